@@ -1,0 +1,32 @@
+"""Shared helpers of the Python benchmark peers (run with .deps/venv/bin/python)."""
+
+import statistics
+import time
+
+# The housing CSV's column types, as raypipe's data_bench reads them.
+HOUSING_DTYPES = {
+    "PRICE": "int64",
+    "YEAR_BUILT": "int64",
+    "SQUARE_FEET": "float64",
+    "NUM_BEDROOMS": "int64",
+    "NUM_BATHROOMS": "float64",
+    "LOT_ACRES": "float64",
+    "GARAGE_SPACES": "int64",
+    "FRONT_PORCH": "int64",
+    "DECK": "int64",
+}
+
+
+def median_seconds(work, reps):
+    """Runs work() once untimed (warm-up), then reps timed times; returns the median."""
+    work()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), len(times)
+
+
+def report(median, reps):
+    print(f"median_s={median:.6f} reps={reps} threads=1")
