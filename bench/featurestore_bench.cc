@@ -1,0 +1,172 @@
+// The feature store's side of bench/run (issue 4, item 10).
+//
+//   featurestore_bench ingest FILE.csv --reps R --actors N
+//     Ingests the housing CSV into a fresh group (ids 0..N-1 and the event time generated, as
+//     the seed does) into the online and the offline store; prints
+//     "median_s=<seconds> reps=<R> threads=<T>".
+//   featurestore_bench get FILE.csv --lookups L
+//     Ingests the file once, then times L GetRecord calls on random ids and L/10
+//     BatchGetRecord calls of 100 random ids, in process; prints p50 and p99 in microseconds.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "featurestore/feature_store.h"
+#include "featurestore/ingest.h"
+
+namespace raypipe::featurestore {
+namespace {
+
+constexpr const char* kDefinition = R"({
+  "FeatureGroupName": "housing",
+  "RecordIdentifierFeatureName": "house_id",
+  "EventTimeFeatureName": "event_time",
+  "FeatureDefinitions": [
+    {"FeatureName": "house_id", "FeatureType": "Integral"},
+    {"FeatureName": "event_time", "FeatureType": "Fractional"},
+    {"FeatureName": "PRICE", "FeatureType": "Fractional"},
+    {"FeatureName": "YEAR_BUILT", "FeatureType": "Integral"},
+    {"FeatureName": "SQUARE_FEET", "FeatureType": "Fractional"},
+    {"FeatureName": "NUM_BEDROOMS", "FeatureType": "Integral"},
+    {"FeatureName": "NUM_BATHROOMS", "FeatureType": "Fractional"},
+    {"FeatureName": "LOT_ACRES", "FeatureType": "Fractional"},
+    {"FeatureName": "GARAGE_SPACES", "FeatureType": "Integral"},
+    {"FeatureName": "FRONT_PORCH", "FeatureType": "Integral"},
+    {"FeatureName": "DECK", "FeatureType": "Integral"}
+  ],
+  "OnlineStoreConfig": {"EnableOnlineStore": true},
+  "OfflineStoreConfig": {}
+})";
+
+std::string Flag(int argc, char** argv, const std::string& flag, const std::string& fallback) {
+  for (int index = 1; index + 1 < argc; ++index) {
+    if (argv[index] == flag) return argv[index + 1];
+  }
+  return fallback;
+}
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "featurestore_bench: %s\n", status.ToString().c_str());
+  return 1;
+}
+
+double Percentile(std::vector<double> values, double p) {
+  std::sort(values.begin(), values.end());
+  size_t index = static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(index, values.size() - 1)];
+}
+
+// A fresh home under TMPDIR, removed on destruction.
+class Home {
+ public:
+  Home() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "raypipe-fs-bench-XXXXXX").string();
+    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~Home() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+Result<IngestSummary> IngestInto(const std::string& home, const std::string& csv, int actors,
+                                 std::unique_ptr<FeatureStore>* store_out) {
+  FeatureStoreOptions options;
+  options.home = home;
+  ASSIGN_OR_RETURN(auto store, FeatureStore::Open(options));
+  IngestOptions ingest;
+  ingest.definition = kDefinition;
+  ingest.input = csv;
+  ingest.num_actors = actors;
+  ASSIGN_OR_RETURN(IngestSummary summary, Ingest(*store, ingest));
+  if (store_out != nullptr) *store_out = std::move(store);
+  return summary;
+}
+
+int RunIngest(int argc, char** argv) {
+  const std::string csv = argv[2];
+  const int reps = std::atoi(Flag(argc, argv, "--reps", "3").c_str());
+  const int actors = std::atoi(Flag(argc, argv, "--actors", "4").c_str());
+  std::vector<double> times;
+  for (int rep = 0; rep <= reps; ++rep) {  // rep 0 warms up
+    Home home;
+    auto start = std::chrono::steady_clock::now();
+    Result<IngestSummary> summary = IngestInto(home.path(), csv, actors, nullptr);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!summary.ok()) return Fail(summary.status());
+    if (summary->rejected != 0 || summary->ingested != summary->rows_read) {
+      return Fail(InternalError("ingested " + std::to_string(summary->ingested) + " of " +
+                                std::to_string(summary->rows_read)));
+    }
+    if (rep > 0) times.push_back(seconds);
+  }
+  std::printf("median_s=%.6f reps=%zu threads=%u\n", Percentile(times, 0.5), times.size(),
+              std::thread::hardware_concurrency());
+  return 0;
+}
+
+int RunGet(int argc, char** argv) {
+  const std::string csv = argv[2];
+  const int lookups = std::atoi(Flag(argc, argv, "--lookups", "20000").c_str());
+  Home home;
+  std::unique_ptr<FeatureStore> store;
+  Result<IngestSummary> summary = IngestInto(home.path(), csv, 4, &store);
+  if (!summary.ok()) return Fail(summary.status());
+  const int64_t rows = summary->rows_read;
+  std::mt19937_64 random(42);
+  std::uniform_int_distribution<int64_t> pick(0, rows - 1);
+  std::vector<double> single;
+  for (int i = 0; i < lookups; ++i) {
+    std::string id = std::to_string(pick(random));
+    auto start = std::chrono::steady_clock::now();
+    Result<Record> record = store->GetRecord("housing", id);
+    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() -
+                                                          start)
+                    .count();
+    if (!record.ok()) return Fail(record.status());
+    single.push_back(us);
+  }
+  std::vector<double> batch;
+  for (int i = 0; i < std::max(1, lookups / 10); ++i) {
+    std::vector<std::string> ids;
+    for (int k = 0; k < 100; ++k) ids.push_back(std::to_string(pick(random)));
+    auto start = std::chrono::steady_clock::now();
+    Result<BatchGetResult> result = store->BatchGetRecord("housing", ids);
+    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() -
+                                                          start)
+                    .count();
+    if (!result.ok()) return Fail(result.status());
+    batch.push_back(us);
+  }
+  std::printf("get_record_us p50=%.1f p99=%.1f n=%zu rows=%lld\n", Percentile(single, 0.5),
+              Percentile(single, 0.99), single.size(), static_cast<long long>(rows));
+  std::printf("batch_get_100_us p50=%.1f p99=%.1f n=%zu\n", Percentile(batch, 0.5),
+              Percentile(batch, 0.99), batch.size());
+  return 0;
+}
+
+}  // namespace
+}  // namespace raypipe::featurestore
+
+int main(int argc, char** argv) {
+  const std::string command = argc >= 3 ? argv[1] : "";
+  if (command == "ingest") return raypipe::featurestore::RunIngest(argc, argv);
+  if (command == "get") return raypipe::featurestore::RunGet(argc, argv);
+  std::fprintf(stderr,
+               "usage: featurestore_bench ingest FILE.csv [--reps R] [--actors N]\n"
+               "       featurestore_bench get FILE.csv [--lookups L]\n");
+  return 2;
+}

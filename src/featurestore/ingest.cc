@@ -1,0 +1,556 @@
+#include "featurestore/ingest.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "compute/local_executor.h"
+#include "core/hash.h"
+#include "core/ids.h"
+#include "data/csv.h"
+
+namespace raypipe::featurestore {
+
+namespace {
+
+namespace fs = std::filesystem;
+using compute::Value;
+
+constexpr std::string_view kActorClass = "featurestore.Ingester";
+
+// Everything the actors share for one ingestion. Immutable once built.
+struct IngestJob {
+  FeatureStore* store = nullptr;
+  GroupInfo group;
+  RecordBatch rows;
+  std::vector<std::pair<size_t, size_t>> parts;  // [begin, end) of each part
+  size_t batch_size = 10000;
+  TargetStores targets;
+  core::TimePoint api_invocation_time;
+};
+
+struct PartResult {
+  int64_t written = 0;
+  int64_t duplicates = 0;
+  int64_t batches = 0;
+};
+
+class Ingester final : public compute::MethodActor {
+ public:
+  explicit Ingester(std::shared_ptr<const IngestJob> job) : job_(std::move(job)) {
+    AddMethod("IngestPart", [this](compute::TaskContext& ctx, std::span<const Value> args)
+                                -> Result<Value> { return IngestPart(ctx, args); });
+  }
+
+ private:
+  Result<Value> IngestPart(compute::TaskContext& ctx, std::span<const Value> args) {
+    RETURN_IF_ERROR(compute::ExpectArgCount(args, 1));
+    ASSIGN_OR_RETURN(const int64_t* part, compute::ArgAs<int64_t>(args, 0));
+    if (*part < 0 || static_cast<size_t>(*part) >= job_->parts.size()) {
+      return InvalidArgumentError("no part " + std::to_string(*part));
+    }
+    const auto [begin, end] = job_->parts[static_cast<size_t>(*part)];
+    PartResult result;
+    for (size_t start = begin; start < end; start += job_->batch_size) {
+      RETURN_IF_ERROR(ctx.CheckCancelled());
+      const size_t count = std::min(job_->batch_size, end - start);
+      RecordBatch batch;
+      ASSIGN_OR_RETURN(batch.table, job_->rows.table.Slice(start, count));
+      batch.record_ids.assign(job_->rows.record_ids.begin() + static_cast<ptrdiff_t>(start),
+                              job_->rows.record_ids.begin() +
+                                  static_cast<ptrdiff_t>(start + count));
+      batch.event_times.assign(job_->rows.event_times.begin() + static_cast<ptrdiff_t>(start),
+                               job_->rows.event_times.begin() +
+                                   static_cast<ptrdiff_t>(start + count));
+      ASSIGN_OR_RETURN(CommitResult committed,
+                       job_->store->CommitBatch(job_->group, batch, job_->api_invocation_time,
+                                                job_->targets));
+      result.written += committed.written;
+      result.duplicates += committed.duplicates;
+      ++result.batches;
+    }
+    return Value::Of<PartResult>(result);
+  }
+
+  std::shared_ptr<const IngestJob> job_;
+};
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+std::optional<int64_t> ParseIntegral(std::string_view text) {
+  text = Trim(text);
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  int64_t value = 0;
+  auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (result.ec != std::errc() || result.ptr != text.data() + text.size() || text.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<double> ParseFractional(std::string_view text) {
+  text = Trim(text);
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  double value = 0;
+  auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (result.ec != std::errc() || result.ptr != text.data() + text.size() || text.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// Reads the header record (the first line) to learn the column names.
+Result<std::vector<std::string>> ReadHeader(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot open input '" + path + "'");
+  std::string line;
+  std::getline(in, line);
+  data::CsvReadOptions options;
+  options.infer_types = false;
+  ASSIGN_OR_RETURN(data::Table header, data::ReadCsvString(line + "\n", options, path));
+  return header.ColumnNames();
+}
+
+Status WriteRejects(const std::string& path, const data::Table& input,
+                    const PreparedRows& prepared) {
+  std::vector<int64_t> lines = prepared.reject_lines;
+  std::vector<data::Column> columns;
+  columns.push_back(data::Column::Int64("line", std::move(lines)));
+  columns.push_back(data::Column::String("error", prepared.reject_errors));
+  for (const data::Column& column : input.columns()) {
+    std::vector<std::optional<std::string>> values;
+    for (int64_t row : prepared.reject_rows) {
+      size_t r = static_cast<size_t>(row);
+      if (column.IsNull(r)) {
+        values.emplace_back(std::nullopt);
+      } else if (column.type() == data::DataType::kString) {
+        values.emplace_back(std::string(column.string(r)));
+      } else {
+        values.emplace_back(column.ValueToString(r));
+      }
+    }
+    columns.push_back(data::Column::OptionalStrings(column.name(), values));
+  }
+  ASSIGN_OR_RETURN(data::Table table, data::Table::Make(std::move(columns)));
+  std::error_code error;
+  fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty()) fs::create_directories(parent, error);
+  if (error) return UnavailableError("cannot create '" + parent.string() + "': " + error.message());
+  return data::WriteCsvFile(table, path);
+}
+
+Result<GroupInfo> ResolveGroup(FeatureStore& store, const IngestOptions& options,
+                               std::string* name) {
+  std::optional<FeatureGroupDefinition> definition;
+  if (!options.definition.empty()) {
+    ASSIGN_OR_RETURN(definition, LoadDefinition(options.definition));
+    if (name->empty()) *name = definition->name;
+    if (definition->name != *name) {
+      return InvalidArgumentError("the definition names feature group '" + definition->name +
+                                  "', not '" + *name + "'");
+    }
+  }
+  if (name->empty()) {
+    return InvalidArgumentError("no feature group named: give FeatureGroupName or a definition");
+  }
+  Result<GroupInfo> group = store.DescribeGroup(*name);
+  if (group.ok() || group.status().code() != StatusCode::kNotFound || !definition) return group;
+  Result<GroupInfo> created = store.CreateGroup(*definition);
+  if (!created.ok() && created.status().code() == StatusCode::kAlreadyExists) {
+    return store.DescribeGroup(*name);  // another process created it first
+  }
+  return created;
+}
+
+}  // namespace
+
+std::vector<int64_t> RecordStartLines(std::string_view text, size_t columns) {
+  std::vector<int64_t> lines;
+  size_t i = 0;
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") i = 3;
+  int64_t line = 1;
+  bool header = true;
+  while (i < text.size()) {
+    const size_t start = i;
+    const int64_t start_line = line;
+    bool quoted = false;
+    // One record: up to an unquoted line break.
+    while (i < text.size()) {
+      char c = text[i];
+      if (c == '"') {
+        quoted = !quoted;
+      } else if (!quoted && (c == '\n' || c == '\r')) {
+        break;
+      } else if (c == '\n') {
+        ++line;
+      } else if (c == '\r' && (i + 1 >= text.size() || text[i + 1] != '\n')) {
+        ++line;
+      }
+      ++i;
+    }
+    const bool blank = i == start;
+    if (i < text.size()) {
+      if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      ++i;
+      ++line;
+    }
+    if (header) {
+      header = false;
+      continue;
+    }
+    if (blank && columns > 1) continue;
+    lines.push_back(start_line);
+  }
+  return lines;
+}
+
+Result<PreparedRows> PrepareRows(const FeatureGroupDefinition& definition,
+                                 const data::Table& input, const std::vector<int64_t>& lines,
+                                 core::TimePoint now) {
+  const size_t rows = input.num_rows();
+  for (const data::Column& column : input.columns()) {
+    if (definition.Find(column.name()) == nullptr) {
+      return InvalidArgumentError("input column '" + column.name() +
+                                  "' is not a feature of group '" + definition.name + "'");
+    }
+  }
+  std::vector<std::string> errors(rows);  // "" = the row is valid
+  auto reject = [&](size_t row, std::string message) {
+    if (errors[row].empty()) errors[row] = std::move(message);
+  };
+  std::vector<data::Column> columns;
+  for (const FeatureDefinition& feature : definition.features) {
+    Result<const data::Column*> found = input.ColumnByName(feature.name);
+    const data::DataType type = StorageType(feature.type);
+    const bool required =
+        feature.name == definition.record_identifier || feature.name == definition.event_time;
+    if (!found.ok()) {
+      if (feature.name == definition.record_identifier) {
+        if (type == data::DataType::kInt64) {
+          std::vector<int64_t> ids(rows);
+          for (size_t i = 0; i < rows; ++i) ids[i] = static_cast<int64_t>(i);
+          columns.push_back(data::Column::Int64(feature.name, std::move(ids)));
+        } else {
+          std::vector<std::string> ids(rows);
+          for (size_t i = 0; i < rows; ++i) ids[i] = std::to_string(i);
+          columns.push_back(data::Column::String(feature.name, ids));
+        }
+      } else if (feature.name == definition.event_time) {
+        if (type == data::DataType::kFloat64) {
+          columns.push_back(data::Column::Float64(
+              feature.name,
+              std::vector<double>(rows, static_cast<double>(ToNanos(now)) / 1e9)));
+        } else {
+          columns.push_back(data::Column::String(
+              feature.name, std::vector<std::string>(rows, core::FormatIsoTime(now))));
+        }
+      } else {
+        std::vector<uint8_t> nulls(rows, 0);
+        if (type == data::DataType::kInt64) {
+          columns.push_back(data::Column::Int64(feature.name, std::vector<int64_t>(rows), nulls));
+        } else if (type == data::DataType::kFloat64) {
+          columns.push_back(data::Column::Float64(feature.name, std::vector<double>(rows), nulls));
+        } else {
+          columns.push_back(
+              data::Column::String(feature.name, std::vector<std::string>(rows), nulls));
+        }
+      }
+      continue;
+    }
+    const data::Column& column = **found;
+    if (required) {
+      for (size_t i = 0; i < rows; ++i) {
+        if (column.IsNull(i)) {
+          reject(i, "column '" + feature.name + "': missing " +
+                        (feature.name == definition.record_identifier ? "record identifier"
+                                                                      : "event time"));
+        }
+      }
+    }
+    if (column.type() == type) {
+      columns.push_back(column);
+      continue;
+    }
+    auto expected = [&](size_t i) {
+      return "column '" + feature.name + "': expected " +
+             std::string(FeatureTypeName(feature.type)) + ", found '" +
+             (column.type() == data::DataType::kString ? std::string(column.string(i))
+                                                       : column.ValueToString(i)) +
+             "'";
+    };
+    std::vector<uint8_t> validity(rows, 1);
+    if (type == data::DataType::kFloat64) {
+      std::vector<double> values(rows, 0.0);
+      for (size_t i = 0; i < rows; ++i) {
+        if (column.IsNull(i)) {
+          validity[i] = 0;
+        } else if (column.type() == data::DataType::kInt64) {
+          values[i] = static_cast<double>(column.int64s()[i]);
+        } else if (std::optional<double> parsed = ParseFractional(column.string(i))) {
+          values[i] = *parsed;
+        } else if (feature.name == definition.event_time) {
+          // An event time may also be given as ISO-8601 text.
+          Result<core::TimePoint> time = core::ParseEventTime(column.string(i));
+          if (time.ok()) {
+            values[i] = static_cast<double>(ToNanos(*time)) / 1e9;
+          } else {
+            reject(i, "column '" + feature.name + "': bad event time '" +
+                          std::string(column.string(i)) + "'");
+            validity[i] = 0;
+          }
+        } else {
+          reject(i, expected(i));
+          validity[i] = 0;
+        }
+      }
+      columns.push_back(data::Column::Float64(feature.name, std::move(values), validity));
+    } else if (type == data::DataType::kInt64) {
+      std::vector<int64_t> values(rows, 0);
+      for (size_t i = 0; i < rows; ++i) {
+        if (column.IsNull(i)) {
+          validity[i] = 0;
+        } else if (column.type() == data::DataType::kFloat64) {
+          double value = column.float64s()[i];
+          if (std::isfinite(value) && value == std::trunc(value) && std::fabs(value) < 9.0e18) {
+            values[i] = static_cast<int64_t>(value);
+          } else {
+            reject(i, expected(i));
+            validity[i] = 0;
+          }
+        } else if (std::optional<int64_t> parsed = ParseIntegral(column.string(i))) {
+          values[i] = *parsed;
+        } else {
+          reject(i, expected(i));
+          validity[i] = 0;
+        }
+      }
+      columns.push_back(data::Column::Int64(feature.name, std::move(values), validity));
+    } else {
+      std::vector<std::optional<std::string>> values(rows);
+      for (size_t i = 0; i < rows; ++i) {
+        if (!column.IsNull(i)) values[i] = column.ValueToString(i);
+      }
+      columns.push_back(data::Column::OptionalStrings(feature.name, values));
+    }
+  }
+  ASSIGN_OR_RETURN(data::Table converted, data::Table::Make(std::move(columns)));
+  ASSIGN_OR_RETURN(const data::Column* ids, converted.ColumnByName(definition.record_identifier));
+  ASSIGN_OR_RETURN(const data::Column* times, converted.ColumnByName(definition.event_time));
+
+  PreparedRows prepared;
+  std::vector<int64_t> valid;
+  valid.reserve(rows);
+  prepared.batch.record_ids.reserve(rows);
+  prepared.batch.event_times.reserve(rows);
+  for (size_t i = 0; i < rows; ++i) {
+    core::TimePoint event_time;
+    if (errors[i].empty()) {
+      if (times->type() == data::DataType::kFloat64) {
+        double seconds = times->float64s()[i];
+        if (!std::isfinite(seconds) || std::fabs(seconds) > 9.2e9) {
+          reject(i, "column '" + definition.event_time + "': bad event time '" +
+                        times->ValueToString(i) + "'");
+        } else {
+          event_time = FromNanos(static_cast<int64_t>(std::llround(seconds * 1e9)));
+        }
+      } else {
+        Result<core::TimePoint> parsed = core::ParseEventTime(times->string(i));
+        if (!parsed.ok()) {
+          reject(i, "column '" + definition.event_time + "': bad event time '" +
+                        std::string(times->string(i)) + "'");
+        } else {
+          event_time = *parsed;
+        }
+      }
+    }
+    if (!errors[i].empty()) {
+      prepared.reject_rows.push_back(static_cast<int64_t>(i));
+      prepared.reject_lines.push_back(i < lines.size() ? lines[i]
+                                                       : static_cast<int64_t>(i) + 2);
+      prepared.reject_errors.push_back(std::move(errors[i]));
+      continue;
+    }
+    valid.push_back(static_cast<int64_t>(i));
+    prepared.batch.record_ids.push_back(ids->type() == data::DataType::kInt64
+                                            ? std::to_string(ids->int64s()[i])
+                                            : std::string(ids->string(i)));
+    prepared.batch.event_times.push_back(event_time);
+  }
+  if (valid.size() == rows) {
+    prepared.batch.table = std::move(converted);
+  } else {
+    ASSIGN_OR_RETURN(prepared.batch.table, converted.Take(valid));
+  }
+  return prepared;
+}
+
+Status RegisterIngestKernels(compute::KernelRegistry& registry) {
+  return registry.RegisterActor(
+      std::string(kActorClass),
+      [](compute::TaskContext&, std::span<const Value> args)
+          -> Result<std::unique_ptr<compute::ActorInstance>> {
+        RETURN_IF_ERROR(compute::ExpectArgCount(args, 1));
+        ASSIGN_OR_RETURN(auto job, args[0].GetShared<IngestJob>());
+        return std::unique_ptr<compute::ActorInstance>(std::make_unique<Ingester>(job));
+      });
+}
+
+Result<IngestSummary> Ingest(FeatureStore& store, const IngestOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  if (options.num_actors < 1 || options.num_actors > 1024) {
+    return InvalidArgumentError("NumActors must be 1..1024, got " +
+                                std::to_string(options.num_actors));
+  }
+  if (!(options.cpus_per_actor > 0) || options.cpus_per_actor > 1024) {
+    return InvalidArgumentError("CpusPerActor must be positive");
+  }
+  if (options.batch_size < 1) return InvalidArgumentError("the batch size must be at least 1");
+  if (options.input.empty()) return InvalidArgumentError("no input file given");
+  IngestSummary summary;
+  summary.group = options.group;
+  ASSIGN_OR_RETURN(GroupInfo group, ResolveGroup(store, options, &summary.group));
+  const FeatureGroupDefinition& definition = group.definition;
+
+  // Read the input: String features as text, the others inferred (and converted below).
+  ASSIGN_OR_RETURN(std::vector<std::string> header, ReadHeader(options.input));
+  data::CsvReadOptions csv;
+  for (const std::string& name : header) {
+    const FeatureDefinition* feature = definition.Find(name);
+    if (feature == nullptr) {
+      return InvalidArgumentError(options.input + ": column '" + name +
+                                  "' is not a feature of group '" + definition.name + "'");
+    }
+    if (feature->type == FeatureType::kString) csv.column_types[name] = data::DataType::kString;
+  }
+  ASSIGN_OR_RETURN(data::Table input, data::ReadCsvFile(options.input, csv));
+  std::vector<int64_t> lines;
+  core::TimePoint now = store.clock().Now();
+  {
+    std::ifstream in(options.input, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    const std::string text = buffer.str();
+    lines = RecordStartLines(text, input.num_columns());
+    if (input.ColumnIndex(definition.event_time) == std::nullopt) {
+      // Rows get the time of the first ingestion of this very input, so reruns match.
+      char key[40];
+      std::snprintf(key, sizeof(key), "xxh3:%016llx:%zu",
+                    static_cast<unsigned long long>(core::FastHash64(text)), text.size());
+      ASSIGN_OR_RETURN(now, store.IngestionTime(group, key, now));
+    }
+  }
+  ASSIGN_OR_RETURN(PreparedRows prepared, PrepareRows(definition, input, lines, now));
+  summary.rows_read = static_cast<int64_t>(input.num_rows());
+  summary.rejected = static_cast<int64_t>(prepared.reject_rows.size());
+  if (summary.rejected > 0) {
+    summary.rejects_path = options.rejects_path;
+    if (summary.rejects_path.empty()) {
+      summary.rejects_path = (fs::path(store.home()) / "featurestore" / "rejects" /
+                              (definition.name + "-" + core::NewId("ingest") + ".csv"))
+                                 .string();
+    }
+    summary.first_reject = "line " + std::to_string(prepared.reject_lines[0]) + ": " +
+                           prepared.reject_errors[0];
+    RETURN_IF_ERROR(WriteRejects(summary.rejects_path, input, prepared));
+  }
+
+  auto job = std::make_shared<IngestJob>();
+  job->store = &store;
+  job->group = group;
+  job->batch_size = static_cast<size_t>(options.batch_size);
+  job->targets = options.targets;
+  job->api_invocation_time = store.clock().Now();
+  const size_t valid = prepared.batch.table.num_rows();
+  job->rows = std::move(prepared.batch);
+  const size_t parts = static_cast<size_t>(options.num_actors);
+  for (size_t p = 0, begin = 0; p < parts; ++p) {
+    size_t size = valid / parts + (p < valid % parts ? 1 : 0);
+    job->parts.emplace_back(begin, begin + size);
+    begin += size;
+  }
+  summary.actors = options.num_actors;
+
+  compute::KernelRegistry registry;
+  std::unique_ptr<compute::LocalExecutor> own_executor;
+  compute::Executor* executor = options.executor;
+  if (executor == nullptr) {
+    RETURN_IF_ERROR(RegisterIngestKernels(registry));
+    compute::LocalExecutorOptions local;
+    local.registry = &registry;
+    double cpus = std::max<double>(std::thread::hardware_concurrency(),
+                                   options.cpus_per_actor * options.num_actors);
+    local.capacity = compute::Resources{cpus, 0};
+    ASSIGN_OR_RETURN(own_executor, compute::LocalExecutor::Open(local));
+    executor = own_executor.get();
+  }
+  std::shared_ptr<const IngestJob> shared_job = job;
+  compute::ActorOptions actor_options;
+  actor_options.resources.cpus = options.cpus_per_actor;
+  compute::CallOptions call_options;
+  call_options.max_retries = 2;  // transient errors (a busy database) on the same actor
+
+  constexpr size_t kDone = static_cast<size_t>(-1);
+  std::vector<int> attempts(parts, 0);
+  std::vector<compute::ActorHandle> actors(parts);
+  std::vector<compute::ObjectRef> refs(parts);
+  auto start_part = [&](size_t p) -> Status {
+    ++attempts[p];
+    actor_options.name = "ingester-" + std::to_string(p);
+    ASSIGN_OR_RETURN(actors[p], executor->CreateActor(kActorClass, {Value::Share(shared_job)},
+                                                      actor_options));
+    ASSIGN_OR_RETURN(refs[p], executor->CallActor(actors[p], "IngestPart",
+                                                  {Value::Of<int64_t>(static_cast<int64_t>(p))},
+                                                  call_options));
+    return Status::Ok();
+  };
+  for (size_t p = 0; p < parts; ++p) RETURN_IF_ERROR(start_part(p));
+  // Parts are collected in the order they finish, and each finished part's actor is released at
+  // once: actors are granted CPUs in no set order, so waiting on part 0 while finished actors
+  // keep their CPUs would deadlock when the executor cannot hold every actor at the same time.
+  Status failure;
+  std::vector<size_t> pending(parts);
+  for (size_t p = 0; p < parts; ++p) pending[p] = p;
+  while (!pending.empty() && failure.ok()) {
+    std::vector<compute::ObjectRef> waiting;
+    for (size_t p : pending) waiting.push_back(refs[p]);
+    ASSIGN_OR_RETURN(std::vector<compute::ObjectRef> ready, executor->Wait(waiting, 1));
+    for (const compute::ObjectRef& ref : ready) {
+      size_t slot = static_cast<size_t>(
+          std::find(waiting.begin(), waiting.end(), ref) - waiting.begin());
+      size_t p = pending[slot];
+      Result<std::shared_ptr<const PartResult>> result = executor->GetAs<PartResult>(refs[p]);
+      actors[p] = compute::ActorHandle();
+      if (result.ok()) {
+        summary.ingested += (*result)->written;
+        summary.duplicates += (*result)->duplicates;
+        summary.batches += (*result)->batches;
+        pending[slot] = kDone;
+      } else if (attempts[p] >= options.max_part_attempts) {
+        failure = result.status().WithContext("ingesting part " + std::to_string(p) + " of '" +
+                                              options.input + "' after " +
+                                              std::to_string(attempts[p]) + " attempts");
+        break;
+      } else {
+        ++summary.part_retries;
+        RETURN_IF_ERROR(start_part(p));
+      }
+    }
+    std::erase(pending, kDone);
+  }
+  if (!failure.ok()) return failure;
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return summary;
+}
+
+}  // namespace raypipe::featurestore
