@@ -1,0 +1,400 @@
+#include "ml/distributed.h"
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+#include <xgboost/c_api.h>
+
+#include "compute/value.h"
+#include "core/ids.h"
+#include "core/json.h"
+#include "core/logging.h"
+#include "ml/internal/xgb_check.h"
+
+namespace raypipe::ml {
+
+namespace {
+
+constexpr char kCheckpointModel[] = "checkpoint.ubj";
+constexpr char kCheckpointHistory[] = "checkpoint-history.json";
+
+// Everything one worker needs for one attempt.
+struct WorkerJob {
+  int rank = 0;
+  nlohmann::json communicator;  // XGCommunicatorInit's configuration
+  data::Table train;
+  std::vector<std::pair<std::string, data::Table>> evals;
+  TrainOptions options;       // callbacks and initial_model cleared
+  std::string initial_model;  // UBJSON, or empty
+  std::filesystem::path checkpoint_dir;  // rank 0 writes here when checkpointing
+  int fail_at_round = -1;
+};
+
+// RAII over XGTrackerCreate / XGTrackerRun ... XGTrackerWaitFor / XGTrackerFree.
+class Tracker {
+ public:
+  static Result<std::unique_ptr<Tracker>> Start(int num_workers, const std::string& host,
+                                                std::chrono::seconds timeout) {
+    nlohmann::json config = {{"dmlc_communicator", "rabit"},
+                             {"n_workers", num_workers},
+                             {"host", host},
+                             {"port", 0},
+                             {"sortby", 1},
+                             {"timeout", timeout.count()}};
+    TrackerHandle handle = nullptr;
+    RETURN_IF_XGB_ERROR(XGTrackerCreate(config.dump().c_str(), &handle), "tracker creation");
+    std::unique_ptr<Tracker> tracker(new Tracker(handle));
+    RETURN_IF_XGB_ERROR(XGTrackerRun(handle, "{}"), "starting the tracker");
+    const char* args = nullptr;
+    RETURN_IF_XGB_ERROR(XGTrackerWorkerArgs(handle, &args), "reading the tracker's address");
+    ASSIGN_OR_RETURN(tracker->worker_args_, core::ParseJson(args, "tracker worker args"));
+    return tracker;
+  }
+  ~Tracker() {
+    if (handle_ != nullptr) XGTrackerFree(handle_);
+  }
+  Tracker(const Tracker&) = delete;
+  Tracker& operator=(const Tracker&) = delete;
+
+  const nlohmann::json& worker_args() const { return worker_args_; }
+  Status WaitFor() {
+    return internal::CheckXgb(XGTrackerWaitFor(handle_, "{}"), "waiting for the tracker");
+  }
+
+ private:
+  explicit Tracker(TrackerHandle handle) : handle_(handle) {}
+  TrackerHandle handle_;
+  nlohmann::json worker_args_;
+};
+
+// The calling thread's membership in XGBoost's collective (thread-local in XGBoost).
+class CommunicatorScope {
+ public:
+  static Result<std::unique_ptr<CommunicatorScope>> Join(const nlohmann::json& config) {
+    RETURN_IF_XGB_ERROR(XGCommunicatorInit(config.dump().c_str()), "joining the collective");
+    return std::unique_ptr<CommunicatorScope>(new CommunicatorScope());
+  }
+  ~CommunicatorScope() { XGCommunicatorFinalize(); }
+  CommunicatorScope(const CommunicatorScope&) = delete;
+  CommunicatorScope& operator=(const CommunicatorScope&) = delete;
+
+ private:
+  CommunicatorScope() = default;
+};
+
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view bytes) {
+  std::filesystem::path temporary = path;
+  temporary += ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) return InternalError("cannot write checkpoint '" + temporary.string() + "'");
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) return InternalError("cannot rename checkpoint to '" + path.string() + "'");
+  return Status::Ok();
+}
+
+Result<TrainResult> RunWorker(compute::TaskContext& ctx, const WorkerJob& job) {
+  ASSIGN_OR_RETURN(auto scope, CommunicatorScope::Join(job.communicator));
+  ASSIGN_OR_RETURN(std::vector<std::string> features, ResolveFeatures(job.train, job.options));
+  DMatrix::Options matrix_options;
+  matrix_options.nthread = job.options.nthread;
+  // Every worker creates the same matrices in the same order (a collective step each).
+  ASSIGN_OR_RETURN(auto train,
+                   DMatrix::FromTable(job.train, features, job.options.target, matrix_options));
+  std::vector<std::unique_ptr<DMatrix>> eval_matrices;
+  std::vector<std::pair<std::string, const DMatrix*>> eval_sets;
+  for (const auto& [name, table] : job.evals) {
+    ASSIGN_OR_RETURN(auto matrix,
+                     DMatrix::FromTable(table, features, job.options.target, matrix_options));
+    eval_matrices.push_back(std::move(matrix));
+    eval_sets.emplace_back(name, eval_matrices.back().get());
+  }
+
+  TrainOptions options = job.options;
+  std::unique_ptr<Booster> initial;
+  if (!job.initial_model.empty()) {
+    ASSIGN_OR_RETURN(initial, Booster::LoadModelFromBuffer(job.initial_model));
+    options.initial_model = initial.get();
+  }
+  // Rank 0 records the rounds' metrics so that a checkpoint carries the history so far.
+  std::vector<RoundMetrics> rounds;
+  int fail_at = job.fail_at_round;
+  options.on_round = [&](int round, const RoundMetrics& metrics) {
+    if (static_cast<size_t>(round) == rounds.size()) rounds.push_back(metrics);
+    return true;
+  };
+  int polls = 0;
+  Status injected;
+  options.cancelled = [&]() {
+    if (fail_at >= 0 && polls++ == fail_at) {
+      injected = UnavailableError("worker " + std::to_string(job.rank) +
+                                  ": injected failure at round " + std::to_string(fail_at));
+      return true;
+    }
+    return ctx.cancelled();
+  };
+  if (job.rank == 0 && !job.checkpoint_dir.empty() && job.options.checkpoint_every > 0) {
+    options.checkpoint_every = job.options.checkpoint_every;
+    options.on_checkpoint = [&](int rounds_done, const Booster& booster) -> Status {
+      ASSIGN_OR_RETURN(std::string bytes, booster.SaveModelToBuffer(ModelFormat::kUbjson));
+      nlohmann::json history = nlohmann::json::array();
+      for (const RoundMetrics& metrics : rounds) history.push_back(metrics);
+      nlohmann::json saved = {{"rounds", rounds_done}, {"history", history}};
+      // The history first: a model without its history is never picked up.
+      RETURN_IF_ERROR(WriteFileAtomically(job.checkpoint_dir / kCheckpointHistory, saved.dump()));
+      return WriteFileAtomically(job.checkpoint_dir / kCheckpointModel, bytes);
+    };
+  } else {
+    options.checkpoint_every = 0;
+    options.on_checkpoint = nullptr;
+  }
+  auto result = TrainOnMatrices(*train, eval_sets, options);
+  if (!injected.ok()) return injected;
+  if (!result.ok()) return result.status().WithContext("worker " + std::to_string(job.rank));
+  result->features = std::move(features);
+  result->target = job.options.target;
+  return result;
+}
+
+class XGBoostWorker : public compute::MethodActor {
+ public:
+  XGBoostWorker() {
+    AddMethod("Train", [](compute::TaskContext& ctx,
+                          std::span<const compute::Value> args) -> Result<compute::Value> {
+      RETURN_IF_ERROR(compute::ExpectArgCount(args, 1));
+      ASSIGN_OR_RETURN(const WorkerJob* job, compute::ArgAs<WorkerJob>(args, 0));
+      ASSIGN_OR_RETURN(TrainResult result, RunWorker(ctx, *job));
+      return compute::Value::Of<TrainResult>(std::move(result));
+    });
+  }
+};
+
+// A checkpoint left by rank 0: the model bytes and the per-round metrics up to it.
+struct Checkpoint {
+  std::string model;
+  int rounds = 0;
+  std::vector<RoundMetrics> history;
+};
+
+std::optional<Checkpoint> ReadCheckpoint(const std::filesystem::path& dir) {
+  std::ifstream model_file(dir / kCheckpointModel, std::ios::binary);
+  if (!model_file) return std::nullopt;
+  Checkpoint checkpoint;
+  checkpoint.model.assign(std::istreambuf_iterator<char>(model_file),
+                          std::istreambuf_iterator<char>());
+  auto history = core::ReadJsonFile((dir / kCheckpointHistory).string());
+  if (!history.ok() || checkpoint.model.empty()) return std::nullopt;
+  nlohmann::json saved = *history;
+  if (!saved.contains("rounds") || !saved["rounds"].is_number_integer() ||
+      !saved.contains("history") || !saved["history"].is_array()) {
+    return std::nullopt;
+  }
+  checkpoint.rounds = saved["rounds"].get<int>();
+  for (const nlohmann::json& round : saved["history"]) {
+    RoundMetrics metrics;
+    for (const auto& [name, value] : round.items()) {
+      metrics[name] = value.is_number() ? value.get<double>() : std::nan("");
+    }
+    checkpoint.history.push_back(std::move(metrics));
+  }
+  return checkpoint;
+}
+
+// Prepends the checkpointed rounds to the resumed run's result and recomputes the best round.
+void MergeCheckpointHistory(const Checkpoint& checkpoint, TrainResult& result) {
+  size_t prefix = std::min(checkpoint.history.size(), static_cast<size_t>(checkpoint.rounds));
+  for (MetricSeries& series : result.history) {
+    std::vector<double> values;
+    for (size_t round = 0; round < prefix; ++round) {
+      auto found = checkpoint.history[round].find(series.name);
+      values.push_back(found == checkpoint.history[round].end() ? std::nan("") : found->second);
+    }
+    values.insert(values.end(), series.values.begin(), series.values.end());
+    series.values = std::move(values);
+  }
+  if (result.best_iteration >= 0) result.best_iteration += static_cast<int>(prefix);
+  const MetricSeries* best = result.Series(result.best_metric);
+  if (best == nullptr) return;
+  bool maximize = MetricIsMaximized(result.best_metric);
+  for (size_t round = 0; round < prefix; ++round) {
+    double value = best->values[round];
+    if (maximize ? value > result.best_score : value < result.best_score) {
+      // Only the rounds kept in the model count: with early stopping the model ends at the
+      // best round of the resumed run, so the reported best stays that round.
+      if (!result.stopped_early) {
+        result.best_score = value;
+        result.best_iteration = static_cast<int>(round);
+      }
+    }
+  }
+}
+
+// Removes a directory this call created.
+class ScopedDirectory {
+ public:
+  explicit ScopedDirectory(std::filesystem::path path) : path_(std::move(path)) {}
+  ~ScopedDirectory() {
+    std::error_code error;
+    if (!path_.empty()) std::filesystem::remove_all(path_, error);
+  }
+  ScopedDirectory(const ScopedDirectory&) = delete;
+  ScopedDirectory& operator=(const ScopedDirectory&) = delete;
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace
+
+Status RegisterDistributedKernels(compute::KernelRegistry& registry) {
+  RETURN_IF_ERROR(registry.RegisterActor(
+      std::string(kXgboostWorkerActor),
+      [](compute::TaskContext&, std::span<const compute::Value>)
+          -> Result<std::unique_ptr<compute::ActorInstance>> {
+        return std::unique_ptr<compute::ActorInstance>(std::make_unique<XGBoostWorker>());
+      }));
+  return Status::Ok();
+}
+
+Result<TrainResult> TrainDistributed(compute::Executor& executor, const data::Table& train,
+                                     std::span<const EvalSet> evals, const TrainOptions& options,
+                                     const DistributedOptions& distributed,
+                                     DistributedStats* stats) {
+  int workers = distributed.num_workers;
+  if (workers < 1) return InvalidArgumentError("num_workers must be at least 1");
+  std::signal(SIGPIPE, SIG_IGN);  // see distributed.h: a dead peer must not kill the process
+  if (static_cast<size_t>(workers) > train.num_rows()) {
+    return InvalidArgumentError("num_workers (" + std::to_string(workers) +
+                                ") exceeds the training rows (" +
+                                std::to_string(train.num_rows()) + ")");
+  }
+  if (!(distributed.cpus_per_worker > 0)) {
+    return InvalidArgumentError("cpus_per_worker must be positive");
+  }
+  if (distributed.max_group_restarts < 0 || distributed.checkpoint_every < 0) {
+    return InvalidArgumentError("max_group_restarts and checkpoint_every must be >= 0");
+  }
+  RETURN_IF_ERROR(ResolveFeatures(train, options).status());
+  for (const EvalSet& eval : evals) {
+    if (eval.table == nullptr) {
+      return InvalidArgumentError("evaluation set '" + eval.name + "' has no table");
+    }
+  }
+
+  std::filesystem::path checkpoint_dir = distributed.checkpoint_dir;
+  std::unique_ptr<ScopedDirectory> cleanup;
+  if (checkpoint_dir.empty()) {
+    checkpoint_dir = std::filesystem::temp_directory_path() / core::NewId("xgb-checkpoint");
+    cleanup = std::make_unique<ScopedDirectory>(checkpoint_dir);
+  }
+  std::error_code error;
+  std::filesystem::create_directories(checkpoint_dir, error);
+  if (error) {
+    return InternalError("cannot create checkpoint directory '" + checkpoint_dir.string() +
+                         "': " + error.message());
+  }
+
+  TrainOptions worker_options = options;
+  worker_options.on_round = nullptr;
+  worker_options.on_checkpoint = nullptr;
+  worker_options.cancelled = nullptr;
+  worker_options.initial_model = nullptr;
+  worker_options.checkpoint_every = distributed.checkpoint_every;
+  worker_options.nthread = std::max(1, static_cast<int>(std::floor(distributed.cpus_per_worker)));
+  std::string initial_model;
+  if (options.initial_model != nullptr) {
+    ASSIGN_OR_RETURN(initial_model, options.initial_model->SaveModelToBuffer(ModelFormat::kUbjson));
+  }
+
+  // Contiguous shards: worker r gets rows [r * n / W, (r + 1) * n / W) of every table.
+  auto shard = [workers](const data::Table& table, int rank) {
+    size_t rows = table.num_rows();
+    size_t begin = rows * static_cast<size_t>(rank) / static_cast<size_t>(workers);
+    size_t end = rows * static_cast<size_t>(rank + 1) / static_cast<size_t>(workers);
+    return *table.Slice(begin, end - begin);
+  };
+
+  Status last_error;
+  int attempts = distributed.max_group_restarts + 1;
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
+    if (stats != nullptr) stats->attempts = attempt;
+    std::optional<Checkpoint> checkpoint = ReadCheckpoint(checkpoint_dir);
+    ASSIGN_OR_RETURN(auto tracker, Tracker::Start(workers, distributed.tracker_host,
+                                                  distributed.collective_timeout));
+    std::vector<compute::ActorHandle> actors;
+    std::vector<compute::ObjectRef> refs;
+    for (int rank = 0; rank < workers; ++rank) {
+      WorkerJob job;
+      job.rank = rank;
+      job.communicator = tracker->worker_args();
+      char task_id[32];
+      std::snprintf(task_id, sizeof(task_id), "%06d", rank);
+      job.communicator["dmlc_task_id"] = task_id;
+      job.communicator["dmlc_timeout"] = distributed.collective_timeout.count();
+      job.communicator["dmlc_retry"] = 3;
+      job.train = shard(train, rank);
+      for (const EvalSet& eval : evals) job.evals.emplace_back(eval.name, shard(*eval.table, rank));
+      job.options = worker_options;
+      job.initial_model = checkpoint.has_value() ? checkpoint->model : initial_model;
+      job.checkpoint_dir = checkpoint_dir;
+      if (rank == distributed.fail_rank && attempt <= distributed.fail_attempts) {
+        int done = checkpoint.has_value() ? checkpoint->rounds : 0;
+        job.fail_at_round = distributed.fail_at_round >= done ? distributed.fail_at_round - done
+                                                              : -1;
+      }
+      compute::ActorOptions actor_options;
+      actor_options.resources.cpus = distributed.cpus_per_worker;
+      actor_options.name = "xgboost-worker-" + std::to_string(rank);
+      ASSIGN_OR_RETURN(compute::ActorHandle actor,
+                       executor.CreateActor(kXgboostWorkerActor, {}, actor_options));
+      ASSIGN_OR_RETURN(compute::ObjectRef ref,
+                       executor.CallActor(actor, "Train", {compute::Value::Of(std::move(job))}));
+      actors.push_back(std::move(actor));
+      refs.push_back(std::move(ref));
+    }
+
+    // Every worker ends: on success, or when a peer's failure breaks the collective (or at
+    // the collective timeout at the latest).
+    std::optional<TrainResult> result;
+    Status attempt_error;
+    for (int rank = 0; rank < workers; ++rank) {
+      auto value = executor.Get(refs[static_cast<size_t>(rank)]);
+      Result<std::shared_ptr<const TrainResult>> worker =
+          value.ok() ? value->GetShared<TrainResult>()
+                     : Result<std::shared_ptr<const TrainResult>>(value.status());
+      if (!worker.ok()) {
+        if (attempt_error.ok()) attempt_error = worker.status();
+        continue;
+      }
+      if (rank == 0) result = **worker;
+    }
+    if (attempt_error.ok()) {
+      RETURN_IF_ERROR(tracker->WaitFor());
+      if (checkpoint.has_value()) {
+        MergeCheckpointHistory(*checkpoint, *result);
+        if (stats != nullptr) stats->resumed_from_round = checkpoint->rounds;
+      }
+      return std::move(*result);
+    }
+    RAYPIPE_LOG(Warning) << "distributed training attempt " << attempt << " of " << attempts
+                         << " failed: " << attempt_error;
+    last_error = attempt_error;
+    for (const compute::ActorHandle& actor : actors) executor.KillActor(actor, true).IgnoreError();
+  }
+  return Status(last_error.code(), "distributed training failed after " +
+                                       std::to_string(attempts) + " attempts: " +
+                                       std::string(last_error.message()));
+}
+
+}  // namespace raypipe::ml
