@@ -198,7 +198,9 @@ TEST_F(CliTest, UnknownCommandIsAUsageErrorWithASuggestion) {
 TEST_F(CliTest, NoCommandIsAUsageError) {
   Outcome outcome = Run({});
   EXPECT_EQ(outcome.exit_code, 2);
-  EXPECT_THAT(outcome.err, StartsWith("raypipe: error: 'raypipe' needs a command: datasets\n"));
+  EXPECT_THAT(outcome.err, StartsWith("raypipe: error: 'raypipe' needs a command: datasets, endpoint, "
+                                         "execution, experiments, featurestore, model, pipeline, "
+                                         "serve, train, tune\n"));
 }
 
 TEST_F(CliTest, UnknownFlagIsAUsageError) {

@@ -10,6 +10,13 @@
 #include "cli/app.h"
 #include "cli/context.h"
 #include "cli/datasets_commands.h"
+#include "cli/endpoint_commands.h"
+#include "cli/execution_commands.h"
+#include "cli/experiments_commands.h"
+#include "cli/featurestore_commands.h"
+#include "cli/ml_commands.h"
+#include "cli/model_commands.h"
+#include "cli/pipeline_commands.h"
 #include "cli/registry.h"
 #include "cli/version.h"
 
@@ -19,6 +26,13 @@ namespace {
 // programmer error in a command's declaration.
 raypipe::Status RegisterCommands(raypipe::cli::CommandRegistry& registry) {
   RETURN_IF_ERROR(raypipe::cli::RegisterDatasetsCommands(registry));
+  RETURN_IF_ERROR(raypipe::cli::RegisterEndpointCommands(registry));
+  RETURN_IF_ERROR(raypipe::cli::RegisterFeatureStoreCommands(registry));
+  RETURN_IF_ERROR(raypipe::cli::RegisterExperimentsCommands(registry));
+  RETURN_IF_ERROR(raypipe::cli::RegisterModelCommands(registry));
+  RETURN_IF_ERROR(raypipe::cli::RegisterMlCommands(registry));
+  RETURN_IF_ERROR(raypipe::cli::RegisterPipelineCommands(registry));
+  RETURN_IF_ERROR(raypipe::cli::RegisterExecutionCommands(registry));
   return raypipe::Status::Ok();
 }
 
