@@ -234,7 +234,8 @@ TEST_F(CliTest, MissingRequiredFlag) {
 TEST_F(CliTest, RayExecutorIsRefusedClearly) {
   Outcome outcome = Run({"--executor", "ray", "datasets", "housing", "--out", "a.csv"});
   EXPECT_EQ(outcome.exit_code, 2);
-  EXPECT_THAT(outcome.err, HasSubstr("--executor ray: this raypipe is built without that backend"));
+  EXPECT_THAT(outcome.err, HasSubstr("--executor ray: the commands of this raypipe do not run "
+                                     "on that executor yet"));
   EXPECT_FALSE(fs::exists(dir_ / "a.csv"));
 }
 

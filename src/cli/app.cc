@@ -248,9 +248,10 @@ class Parser {
     bool built = false;
     for (const std::string& name : info_.executors) built = built || name == executor;
     if (!built) {
-      Record(InvalidArgumentError("--executor " + executor + ": this raypipe is built without " +
-                                  "that backend (built: " + JoinNames(info_.executors, ", ") +
-                                  ")"));
+      Record(InvalidArgumentError("--executor " + executor +
+                                  ": the commands of this raypipe do not run on that executor "
+                                  "yet (available: " +
+                                  JoinNames(info_.executors, ", ") + ")"));
     }
   }
 

@@ -330,8 +330,8 @@ TEST_F(AppTest, ExecutorRayIsRefusedWhenNotBuilt) {
   EXPECT_EQ(Run({"--executor", "ray", "--ray-address", "head:6379", "things", "make", "--out",
                  "x"}),
             kExitUsage);
-  EXPECT_THAT(err(), HasSubstr("--executor ray: this raypipe is built without that backend "
-                               "(built: local)"));
+  EXPECT_THAT(err(), HasSubstr("--executor ray: the commands of this raypipe do not run on "
+                               "that executor yet (available: local)"));
   EXPECT_EQ(runs_, 0);
 
   info_.executors = {"local", "ray"};
