@@ -11,7 +11,6 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -99,11 +98,14 @@ Steps:
   pid_t step_group = std::stoi(Read(dir_ + "/started"));
   kill(-step_group, SIGKILL);
 
-  std::smatch match;
+  // The progress output names the execution: "execution exec-<id> ...".
   const std::string log = Read(dir_ + "/run.log");
-  ASSERT_TRUE(std::regex_search(log, match, std::regex("execution (exec-[0-9a-z]+) ")))
-      << log;
-  const std::string id = match[1];
+  const size_t at = log.find("execution exec-");
+  ASSERT_NE(at, std::string::npos) << log;
+  const size_t begin = at + std::string("execution ").size();
+  const size_t end = log.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-", begin);
+  ASSERT_NE(end, std::string::npos) << log;
+  const std::string id = log.substr(begin, end - begin);
 
   fs::remove(dir_ + "/block");
   pid_t retry = Spawn({Raypipe(), "--home", home, "execution", "retry", id},
