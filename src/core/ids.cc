@@ -115,4 +115,26 @@ bool IsWellFormedId(std::string_view id, std::string_view prefix) {
   return true;
 }
 
+Status CheckName(std::string_view what, std::string_view name, size_t max_length,
+                 std::string_view punctuation) {
+  auto fail = [&](std::string_view why) {
+    return InvalidArgumentError("invalid " + std::string(what) + " '" + std::string(name) +
+                                "': " + std::string(why));
+  };
+  if (name.empty()) return fail("it is empty");
+  if (name.size() > max_length) {
+    return fail("longer than " + std::to_string(max_length) + " characters");
+  }
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && punctuation.find(c) == std::string_view::npos) {
+      std::string allowed = "a letter, a digit";
+      for (char p : punctuation) allowed += std::string(", '") + p + "'";
+      return fail("character " + std::to_string(i + 1) + " is not " + allowed);
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace raypipe::core

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/status.h"
 #include "core/time.h"
 
 namespace raypipe::core {
@@ -52,5 +53,11 @@ std::string NewId(std::string_view prefix);
 // True when `id` is "<prefix>-" (or nothing, for an empty prefix) followed by 26 lower-case
 // Crockford base32 characters whose first is at most '7' (48 bits of time).
 bool IsWellFormedId(std::string_view id, std::string_view prefix);
+
+// Checks a user-chosen name: not empty, at most `max_length` characters, each an ASCII letter, a
+// digit or one of `punctuation`. InvalidArgument "invalid <what> '<name>': <why>" otherwise,
+// naming the first offending character by its 1-based position.
+Status CheckName(std::string_view what, std::string_view name, size_t max_length,
+                 std::string_view punctuation);
 
 }  // namespace raypipe::core

@@ -139,5 +139,22 @@ TEST(NewIdTest, UniqueAcrossForkedProcesses) {
   EXPECT_EQ(ids.count(parent_first), 0u);
 }
 
+TEST(CheckNameTest, AcceptsLettersDigitsAndTheGivenPunctuation) {
+  EXPECT_TRUE(CheckName("group", "housing-models-2", 63, "-").ok());
+  EXPECT_TRUE(CheckName("experiment", "a.b:c/d_e", 120, "-_.:/").ok());
+}
+
+TEST(CheckNameTest, NamesWhatIsWrongAndWhere) {
+  Status empty = CheckName("group", "", 63, "-");
+  EXPECT_EQ(empty.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(empty.message(), "invalid group '': it is empty");
+  EXPECT_EQ(CheckName("group", std::string(64, 'a'), 63, "-").message(),
+            "invalid group '" + std::string(64, 'a') + "': longer than 63 characters");
+  EXPECT_EQ(CheckName("group", "ab_c", 63, "-").message(),
+            "invalid group 'ab_c': character 3 is not a letter, a digit, '-'");
+  EXPECT_EQ(CheckName("group", "x y", 63, "").message(),
+            "invalid group 'x y': character 2 is not a letter, a digit");
+}
+
 }  // namespace
 }  // namespace raypipe::core

@@ -173,22 +173,7 @@ Result<std::unique_ptr<ExperimentStore>> ExperimentStore::Open(store::MetadataSt
 std::string ExperimentStore::Now() const { return core::FormatIsoTime(clock_->Now()); }
 
 Status ExperimentStore::ValidateExperimentName(std::string_view name) {
-  auto fail = [&](std::string_view why) {
-    return InvalidArgumentError("invalid experiment name '" + std::string(name) +
-                                "': " + std::string(why));
-  };
-  if (name.empty()) return fail("it is empty");
-  if (name.size() > kMaxNameLength) return fail("longer than 120 characters");
-  for (size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.' || c == ':' || c == '/';
-    if (!ok) {
-      return fail("character " + std::to_string(i + 1) +
-                  " is not a letter, digit, '-', '_', '.', ':' or '/'");
-    }
-  }
-  return Status::Ok();
+  return core::CheckName("experiment name", name, kMaxNameLength, "-_.:/");
 }
 
 Status ExperimentStore::ExperimentNotFound(std::string_view name) const {

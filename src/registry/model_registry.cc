@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/ids.h"
 #include "core/json.h"
 #include "store/artifact_store.h"
 
@@ -175,22 +176,10 @@ Result<std::unique_ptr<ModelRegistry>> ModelRegistry::Open(store::MetadataStore*
 std::string ModelRegistry::Now() const { return core::FormatIsoTime(clock_->Now()); }
 
 Status ModelRegistry::ValidateGroupName(std::string_view group) {
-  auto fail = [&](std::string_view why) {
-    return InvalidArgumentError("invalid model package group name '" + std::string(group) +
-                                "': " + std::string(why));
-  };
-  if (group.empty()) return fail("it is empty");
-  if (group.size() > kMaxGroupNameLength) return fail("longer than 63 characters");
-  for (size_t i = 0; i < group.size(); ++i) {
-    const char c = group[i];
-    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && c != '-') {
-      return fail("character " + std::to_string(i + 1) +
-                  " is not a letter, digit or hyphen");
-    }
-  }
+  RETURN_IF_ERROR(core::CheckName("model package group name", group, kMaxGroupNameLength, "-"));
   if (group.front() == '-' || group.back() == '-') {
-    return fail("it must start and end with a letter or digit");
+    return InvalidArgumentError("invalid model package group name '" + std::string(group) +
+                                "': it must start and end with a letter or digit");
   }
   return Status::Ok();
 }
