@@ -61,10 +61,15 @@ Status WithGroupSuggestion(const Status& status, const ModelRegistry& models,
   return NotFoundError(std::string(status.message()) + "; did you mean '" + nearest + "'?");
 }
 
-std::optional<int64_t> ParseVersion(std::string_view text) {
+// The VERSION argument: a version number 1, 2, ...; InvalidArgument (a usage error) otherwise.
+Result<int64_t> VersionArg(const ParsedArgs& args) {
+  const std::string text = args.GetArg("VERSION");
   std::optional<int64_t> version = ParseInt64(text);
-  if (!version || *version < 1) return std::nullopt;
-  return version;
+  if (!version || *version < 1) {
+    return InvalidArgumentError("VERSION: expected a version number (1, 2, ...), found '" +
+                                text + "'");
+  }
+  return *version;
 }
 
 std::string Short(const std::string& digest) {
@@ -140,11 +145,8 @@ int RunVersions(CommandContext& context, const ParsedArgs& args) {
 
 int RunDescribe(CommandContext& context, const ParsedArgs& args) {
   const std::string group = args.GetArg("GROUP");
-  std::optional<int64_t> version = ParseVersion(args.GetArg("VERSION"));
-  if (!version) {
-    return context.UsageError("VERSION: expected a version number (1, 2, ...), found '" +
-                              args.GetArg("VERSION") + "'");
-  }
+  Result<int64_t> version = VersionArg(args);
+  if (!version.ok()) return context.UsageError(version.status().message());
   Result<Stores> stores = OpenStores(context);
   if (!stores.ok()) return context.Fail(stores.status());
   Result<ModelPackage> package = stores->registry->Describe(group, *version);
@@ -158,11 +160,8 @@ int RunDescribe(CommandContext& context, const ParsedArgs& args) {
 Handler SetStatus(ApprovalStatus status) {
   return [status](CommandContext& context, const ParsedArgs& args) {
     const std::string group = args.GetArg("GROUP");
-    std::optional<int64_t> version = ParseVersion(args.GetArg("VERSION"));
-    if (!version) {
-      return context.UsageError("VERSION: expected a version number (1, 2, ...), found '" +
-                                args.GetArg("VERSION") + "'");
-    }
+    Result<int64_t> version = VersionArg(args);
+    if (!version.ok()) return context.UsageError(version.status().message());
     Result<Stores> stores = OpenStores(context);
     if (!stores.ok()) return context.Fail(stores.status());
     Result<ModelPackage> before = stores->registry->Describe(group, *version);
