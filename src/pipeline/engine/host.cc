@@ -18,9 +18,14 @@ Result<std::unique_ptr<EngineHost>> EngineHost::Open(EngineHostOptions options) 
                     .string();
   ASSIGN_OR_RETURN(host->metadata_, store::OpenHomeMetadata(host->home_));
   ASSIGN_OR_RETURN(host->artifacts_, store::OpenHomeArtifacts(host->home_));
-  compute::LocalExecutorOptions executor_options;
-  executor_options.registry = &host->kernels_;
-  ASSIGN_OR_RETURN(host->executor_, compute::LocalExecutor::Open(executor_options));
+  if (options.register_kernels) RETURN_IF_ERROR(options.register_kernels(host->kernels_));
+  if (options.open_executor) {
+    ASSIGN_OR_RETURN(host->executor_, options.open_executor(host->kernels_));
+  } else {
+    compute::LocalExecutorOptions executor_options;
+    executor_options.registry = &host->kernels_;
+    ASSIGN_OR_RETURN(host->executor_, compute::LocalExecutor::Open(executor_options));
+  }
   RETURN_IF_ERROR(
       host->runners_.Register(std::make_unique<CommandStepRunner>(options.command_stop_grace)));
   if (options.register_runners) RETURN_IF_ERROR(options.register_runners(host->runners_));

@@ -1,7 +1,8 @@
 #pragma once
 
 // Everything an engine needs under one RAYPIPE_HOME, opened together: the metadata store
-// (home/metadata.db), the artifact store (home/artifacts), a LocalExecutor, the step runners
+// (home/metadata.db), the artifact store (home/artifacts), an executor (a LocalExecutor unless
+// options.open_executor says otherwise) with its kernels, the step runners
 // (Command always; others through `register_runners`) and the Engine. For the CLI, tests and
 // benchmarks.
 //
@@ -29,6 +30,13 @@ struct EngineHostOptions {
   std::string home;
   // Adds runners beyond Command (Training, RegisterModel, ...). May be empty.
   std::function<Status(StepRunnerRegistry&)> register_runners;
+  // Adds the kernels the runners submit to the executor (ingestion parts, training trials).
+  // May be empty.
+  std::function<Status(compute::KernelRegistry&)> register_kernels;
+  // Opens the executor over the filled kernel registry. Empty: a LocalExecutor on this
+  // machine's CPUs.
+  std::function<Result<std::unique_ptr<compute::Executor>>(const compute::KernelRegistry&)>
+      open_executor;
   std::function<void(const StepEvent&)> on_event;
   std::chrono::milliseconds poll_interval{200};
   double retry_interval_scale = 1.0;
@@ -53,7 +61,7 @@ class EngineHost {
   std::unique_ptr<store::SqliteMetadataStore> metadata_;
   std::unique_ptr<store::ArtifactStore> artifacts_;
   compute::KernelRegistry kernels_;
-  std::unique_ptr<compute::LocalExecutor> executor_;
+  std::unique_ptr<compute::Executor> executor_;
   StepRunnerRegistry runners_;
   std::unique_ptr<Engine> engine_;  // declared last: destroyed first
 };

@@ -1,0 +1,1 @@
+#include "pipeline/steps/feature_store_ingest_step.h"

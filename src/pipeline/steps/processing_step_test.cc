@@ -1,0 +1,1 @@
+#include "pipeline/steps/processing_step.h"

@@ -1,0 +1,1 @@
+#include "pipeline/steps/register_model_step.h"

@@ -1,0 +1,1 @@
+#include "pipeline/steps/training_step.h"

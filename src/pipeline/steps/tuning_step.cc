@@ -1,0 +1,1 @@
+#include "pipeline/steps/tuning_step.h"
