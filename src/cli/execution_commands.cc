@@ -43,6 +43,20 @@ int RunList(CommandContext& context, const ParsedArgs& args) {
   if (!host.ok()) return context.Fail(host.status());
   auto executions = (*host)->engine().store().ListExecutions(args.GetString("pipeline"));
   if (!executions.ok()) return context.Fail(executions.status());
+  if (context.json()) {
+    // ListPipelineExecutions' summary names.
+    nlohmann::json summaries = nlohmann::json::array();
+    for (const ExecutionRecord& e : *executions) {
+      summaries.push_back({{"PipelineExecutionId", e.id},
+                           {"PipelineName", e.pipeline_name},
+                           {"PipelineExecutionStatus", e.status},
+                           {"StartTime", e.start_time},
+                           {"EndTime", OrNull(e.end_time)},
+                           {"FailureReason", OrNull(e.failure_reason)}});
+    }
+    context.out() << FormatJson(summaries);
+    return kExitSuccess;
+  }
   std::vector<Row> rows;
   for (const ExecutionRecord& e : *executions) {
     rows.push_back({e.id, e.pipeline_name, e.status, e.start_time, OrNull(e.end_time),

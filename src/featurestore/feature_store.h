@@ -7,21 +7,28 @@
 // Writes go through CommitBatch, whose protocol makes every (record id, event time) land
 // exactly once, across reruns, concurrent processes and kill -9:
 //   1. A batch whose key (a digest of its ids and event times) is recorded is skipped.
-//   2. The batch's offline rows are written to temporary files, fsynced and renamed into the
-//      partition directories (data/columnar.h).
-//   3. One transaction inserts every (id, event time) into a ledger (INSERT OR IGNORE ...
-//      RETURNING); if some were already there (another writer won), it rolls back, the files
-//      are removed, and the batch is redone without those rows. Otherwise the same transaction
-//      upserts the online rows (only where the event time is newer), registers the offline
-//      files and records the batch key.
-// Readers use only registered files, so files left by a crash between 2 and 3 are never read.
+//   2. The batch's offline rows are written as one columnar file per partition hour: to a
+//      temporary name, fsynced and renamed into the partition directory (data/columnar.h).
+//   3. One transaction inserts every (id, event time) into a ledger (multi-row INSERT OR
+//      IGNORE); if fewer rows went in (another writer stored some first), it rolls back, the
+//      files are removed, the rows already stored are looked up, and the batch is redone
+//      without them. Otherwise the same transaction upserts the online rows (INSERT ... ON
+//      CONFLICT DO UPDATE ... WHERE excluded.event_time_ns > event_time_ns: only a newer event
+//      replaces a record), registers the offline files and records the batch key.
+// Readers use only registered files, so files left by a crash between 2 and 3 are never read;
+// CleanupOfflineFiles removes them (and the first CommitBatch into a group in each FeatureStore
+// does so too). The transaction of step 3 checks that its files still exist, so a cleanup racing
+// with a live writer makes that writer rewrite its files instead of registering missing ones.
 // SQLite runs in WAL mode with synchronous=NORMAL: a commit survives the process being killed
 // (not necessarily a power loss).
 //
 // Thread-safe; several processes may share one home.
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -94,6 +101,18 @@ struct CommitResult {
   int64_t duplicates = 0;  // rows whose (id, event time) was already stored
 };
 
+struct CleanupOptions {
+  // Temporary files (a writer's file before its rename) younger than this are kept: a live
+  // writer may still be writing them. Renamed .rpcol files are removed at any age.
+  std::chrono::seconds temp_min_age{3600};
+};
+
+struct CleanupResult {
+  int64_t removed_files = 0;
+  int64_t removed_bytes = 0;
+  std::vector<std::string> removed;  // absolute paths
+};
+
 class FeatureStore {
  public:
   // Opens (creating) home/metadata.db and brings the featurestore schema up to date.
@@ -139,6 +158,11 @@ class FeatureStore {
   Result<data::Table> ReadOffline(const std::string& group,
                                   std::optional<core::TimePoint> as_of = std::nullopt);
 
+  // Removes the group's offline files that no catalog row references: files a crashed writer
+  // renamed into place but never registered, and its stale temporary files. Registered files
+  // are never touched. Safe to run while other processes write the group.
+  Result<CleanupResult> CleanupOfflineFiles(const std::string& group, CleanupOptions options = {});
+
   const std::string& home() const { return home_; }
   const core::Clock& clock() const { return *clock_; }
 
@@ -146,11 +170,20 @@ class FeatureStore {
   FeatureStore(std::string home, const core::Clock* clock,
                std::unique_ptr<store::MetadataStore> db);
   Result<GroupInfo> GroupFromRow(const store::Row& row);
+  Result<CleanupResult> CleanupGroup(const GroupInfo& group, CleanupOptions options);
+  // CleanupGroup once per group in this store's lifetime, best effort (see CommitBatch).
+  void CleanupOnce(const GroupInfo& group);
+  // The parsed definition of group `group_id` whose stored JSON is `text`, parsed once per store
+  // (a group's definition never changes; a recreated group gets a new id).
+  Result<std::shared_ptr<const GroupInfo>> CachedGroup(int64_t group_id, const std::string& text);
 
   const std::string home_;
   core::SystemClock system_clock_;
   const core::Clock* clock_;
   std::unique_ptr<store::MetadataStore> db_;
+  std::mutex mutex_;  // guards cleaned_groups_ and group_cache_
+  std::set<int64_t> cleaned_groups_;  // groups CleanupOnce has run for
+  std::map<int64_t, std::shared_ptr<const GroupInfo>> group_cache_;  // by group id
 };
 
 // Epoch nanoseconds of `time`, and back.

@@ -15,39 +15,10 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr int64_t kHour = 3600;
-const core::TimePoint kT0 = FromNanos(int64_t{1'700'000'000} * 1'000'000'000);
+using testing::At;
+using Row = testing::HouseRow;
 
-core::TimePoint At(double seconds_after_t0) {
-  return kT0 + std::chrono::duration_cast<core::TimePoint::duration>(
-                   std::chrono::duration<double>(seconds_after_t0));
-}
-
-struct Row {
-  int64_t id;
-  double event;  // seconds after kT0
-  double price;
-  std::string city;
-};
-
-RecordBatch Batch(const std::vector<Row>& rows) {
-  std::vector<int64_t> ids;
-  std::vector<double> times, prices;
-  std::vector<std::string> cities;
-  RecordBatch batch;
-  for (const Row& row : rows) {
-    ids.push_back(row.id);
-    times.push_back(static_cast<double>(ToNanos(At(row.event))) / 1e9);
-    prices.push_back(row.price);
-    cities.push_back(row.city);
-    batch.record_ids.push_back(std::to_string(row.id));
-    batch.event_times.push_back(At(row.event));
-  }
-  batch.table = *data::Table::Make({data::Column::Int64("house_id", ids),
-                                    data::Column::Float64("event_time", times),
-                                    data::Column::Float64("price", prices),
-                                    data::Column::String("city", cities)});
-  return batch;
-}
+RecordBatch Batch(const std::vector<Row>& rows) { return testing::HousesBatch(rows); }
 
 class FeatureStoreTest : public ::testing::Test {
  protected:
