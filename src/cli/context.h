@@ -4,6 +4,7 @@
 // that print results in the chosen format and errors in one shape.
 
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -31,6 +32,9 @@ struct GlobalOptions {
   OutputFormat output = OutputFormat::kTable;      // --output table|json
   ExecutorKind executor = ExecutorKind::kLocal;    // --executor local|ray
   std::string ray_address;                         // --ray-address HOST:PORT; "" when absent
+  // --ray-cpus N: what the Ray cluster may grant at once (cli/executor_options.h); absent:
+  // $RAYPIPE_RAY_CPUS, else asked of the cluster.
+  std::optional<double> ray_cpus;
 };
 
 // One per invocation. Holds references to the streams, which must outlive it. Not thread-safe:

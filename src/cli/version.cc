@@ -1,5 +1,7 @@
 #include "cli/version.h"
 
+#include "cli/executor_options.h"
+
 #ifndef RAYPIPE_VERSION
 #error "RAYPIPE_VERSION must be defined by the build (src/cli/CMakeLists.txt)"
 #endif
@@ -15,7 +17,7 @@ AppInfo RaypipeAppInfo() {
   info.description =
       "raypipe: self-hosted machine-learning pipelines in the style of SageMaker Pipelines.";
   // The Ray backend (compute/ray) is not built yet; --executor ray is refused until it is.
-  info.executors = {"local"};
+  info.executors = BuiltExecutors();
   return info;
 }
 

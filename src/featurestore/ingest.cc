@@ -11,8 +11,11 @@
 #include <thread>
 
 #include "compute/local_executor.h"
+#include <nlohmann/json.hpp>
+
 #include "core/hash.h"
 #include "core/ids.h"
+#include "data/columnar.h"
 #include "data/csv.h"
 
 namespace raypipe::featurestore {
@@ -24,26 +27,88 @@ using compute::Value;
 
 constexpr std::string_view kActorClass = "featurestore.Ingester";
 
-// Everything the actors share for one ingestion. Immutable once built.
-struct IngestJob {
-  FeatureStore* store = nullptr;
+// One ingestion as the actors see it: plain values only (a JSON object), so that it travels to
+// a Ray worker as well as to a local actor thread. The valid rows are staged by the driver as
+// two columnar files under RAYPIPE_HOME (the features, and each row's record id and event time);
+// every actor opens the store under the same home and maps those files itself.
+//   {"home", "group", "group_id", "rows", "keys", "batch_size", "online", "offline",
+//    "api_invocation_time_ns", "parts": [[begin, end), ...]}
+constexpr std::string_view kKeyRecordId = "record_id";
+constexpr std::string_view kKeyEventTime = "event_time_ns";
+
+struct StagedJob {
+  std::unique_ptr<FeatureStore> store;
   GroupInfo group;
   RecordBatch rows;
-  std::vector<std::pair<size_t, size_t>> parts;  // [begin, end) of each part
+  std::vector<std::pair<size_t, size_t>> parts;
   size_t batch_size = 10000;
   TargetStores targets;
   core::TimePoint api_invocation_time;
 };
 
-struct PartResult {
-  int64_t written = 0;
-  int64_t duplicates = 0;
-  int64_t batches = 0;
-};
+// Reads the job spec, opens the store and loads the staged rows (in the actor's process).
+Result<std::unique_ptr<StagedJob>> OpenStagedJob(const nlohmann::json& spec) {
+  auto job = std::make_unique<StagedJob>();
+  std::string home, group_name, rows_path, keys_path;
+  int64_t group_id = 0;
+  int64_t invocation_ns = 0;
+  try {
+    home = spec.at("home").get<std::string>();
+    group_name = spec.at("group").get<std::string>();
+    group_id = spec.at("group_id").get<int64_t>();
+    rows_path = spec.at("rows").get<std::string>();
+    keys_path = spec.at("keys").get<std::string>();
+    int64_t batch_size = spec.at("batch_size").get<int64_t>();
+    if (batch_size < 1) return InvalidArgumentError("ingestion job: batch_size must be >= 1");
+    job->batch_size = static_cast<size_t>(batch_size);
+    job->targets.online = spec.at("online").get<bool>();
+    job->targets.offline = spec.at("offline").get<bool>();
+    invocation_ns = spec.at("api_invocation_time_ns").get<int64_t>();
+    for (const nlohmann::json& part : spec.at("parts")) {
+      job->parts.emplace_back(part.at(0).get<size_t>(), part.at(1).get<size_t>());
+    }
+  } catch (const nlohmann::json::exception& error) {
+    return InvalidArgumentError(std::string("ingestion job: malformed spec: ") + error.what());
+  }
+  job->api_invocation_time = FromNanos(invocation_ns);
+  FeatureStoreOptions options;
+  options.home = home;
+  ASSIGN_OR_RETURN(job->store, FeatureStore::Open(options));
+  ASSIGN_OR_RETURN(job->group, job->store->DescribeGroup(group_name));
+  if (job->group.id != group_id) {
+    return FailedPreconditionError("feature group '" + group_name +
+                                   "' was deleted and created again during the ingestion");
+  }
+  ASSIGN_OR_RETURN(job->rows.table, data::ReadTableFile(rows_path));
+  ASSIGN_OR_RETURN(data::Table keys, data::ReadTableFile(keys_path));
+  ASSIGN_OR_RETURN(const data::Column* ids, keys.ColumnByName(std::string(kKeyRecordId)));
+  ASSIGN_OR_RETURN(const data::Column* times, keys.ColumnByName(std::string(kKeyEventTime)));
+  if (ids->type() != data::DataType::kString || times->type() != data::DataType::kInt64 ||
+      keys.num_rows() != job->rows.table.num_rows()) {
+    return DataLossError("staged ingestion keys '" + keys_path + "' do not match '" + rows_path +
+                         "'");
+  }
+  job->rows.record_ids.reserve(keys.num_rows());
+  job->rows.event_times.reserve(keys.num_rows());
+  for (size_t row = 0; row < keys.num_rows(); ++row) {
+    job->rows.record_ids.emplace_back(ids->string(row));
+    job->rows.event_times.push_back(FromNanos(times->int64s()[row]));
+  }
+  for (const auto& [begin, end] : job->parts) {
+    if (begin > end || end > keys.num_rows()) {
+      return InvalidArgumentError("ingestion job: part [" + std::to_string(begin) + ", " +
+                                  std::to_string(end) + ") is outside the " +
+                                  std::to_string(keys.num_rows()) + " staged rows");
+    }
+  }
+  return job;
+}
 
+// Commits the parts it is asked for, batch by batch (FeatureStore::CommitBatch makes a rerun of
+// a part, or of a batch, add nothing). Returns {"written", "duplicates", "batches"}.
 class Ingester final : public compute::MethodActor {
  public:
-  explicit Ingester(std::shared_ptr<const IngestJob> job) : job_(std::move(job)) {
+  explicit Ingester(std::unique_ptr<StagedJob> job) : job_(std::move(job)) {
     AddMethod("IngestPart", [this](compute::TaskContext& ctx, std::span<const Value> args)
                                 -> Result<Value> { return IngestPart(ctx, args); });
   }
@@ -56,7 +121,9 @@ class Ingester final : public compute::MethodActor {
       return InvalidArgumentError("no part " + std::to_string(*part));
     }
     const auto [begin, end] = job_->parts[static_cast<size_t>(*part)];
-    PartResult result;
+    int64_t written = 0;
+    int64_t duplicates = 0;
+    int64_t batches = 0;
     for (size_t start = begin; start < end; start += job_->batch_size) {
       RETURN_IF_ERROR(ctx.CheckCancelled());
       const size_t count = std::min(job_->batch_size, end - start);
@@ -71,15 +138,60 @@ class Ingester final : public compute::MethodActor {
       ASSIGN_OR_RETURN(CommitResult committed,
                        job_->store->CommitBatch(job_->group, batch, job_->api_invocation_time,
                                                 job_->targets));
-      result.written += committed.written;
-      result.duplicates += committed.duplicates;
-      ++result.batches;
+      written += committed.written;
+      duplicates += committed.duplicates;
+      ++batches;
     }
-    return Value::Of<PartResult>(result);
+    return Value::Of<nlohmann::json>(
+        nlohmann::json{{"written", written}, {"duplicates", duplicates}, {"batches", batches}});
   }
 
-  std::shared_ptr<const IngestJob> job_;
+  std::unique_ptr<StagedJob> job_;
 };
+
+// Removes the staged rows when the ingestion ends, however it ends.
+class StagingDir {
+ public:
+  explicit StagingDir(fs::path path) : path_(std::move(path)) {}
+  ~StagingDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  StagingDir(const StagingDir&) = delete;
+  StagingDir& operator=(const StagingDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Writes the valid rows and their keys where every actor can read them.
+Status StageRows(const RecordBatch& rows, const fs::path& dir) {
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error) return UnavailableError("cannot create '" + dir.string() + "': " + error.message());
+  RETURN_IF_ERROR(data::WriteTableFile(rows.table, (dir / "rows.col").string()));
+  std::vector<int64_t> times;
+  times.reserve(rows.event_times.size());
+  for (core::TimePoint time : rows.event_times) times.push_back(ToNanos(time));
+  std::vector<data::Column> keys;
+  keys.push_back(data::Column::String(std::string(kKeyRecordId), rows.record_ids));
+  keys.push_back(data::Column::Int64(std::string(kKeyEventTime), std::move(times)));
+  ASSIGN_OR_RETURN(data::Table table, data::Table::Make(std::move(keys)));
+  return data::WriteTableFile(table, (dir / "keys.col").string());
+}
+
+// A part's counts, checked (they may come from another process).
+Result<nlohmann::json> PartCounts(Result<std::shared_ptr<const nlohmann::json>> result) {
+  if (!result.ok()) return result.status();
+  const nlohmann::json& counts = **result;
+  for (const char* key : {"written", "duplicates", "batches"}) {
+    if (!counts.is_object() || !counts.contains(key) || !counts[key].is_number_integer()) {
+      return DataLossError(std::string("an ingestion part's result lacks '") + key + "'");
+    }
+  }
+  return counts;
+}
 
 std::string_view Trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -400,8 +512,9 @@ Status RegisterIngestKernels(compute::KernelRegistry& registry) {
       [](compute::TaskContext&, std::span<const Value> args)
           -> Result<std::unique_ptr<compute::ActorInstance>> {
         RETURN_IF_ERROR(compute::ExpectArgCount(args, 1));
-        ASSIGN_OR_RETURN(auto job, args[0].GetShared<IngestJob>());
-        return std::unique_ptr<compute::ActorInstance>(std::make_unique<Ingester>(job));
+        ASSIGN_OR_RETURN(const nlohmann::json* spec, compute::ArgAs<nlohmann::json>(args, 0));
+        ASSIGN_OR_RETURN(std::unique_ptr<StagedJob> job, OpenStagedJob(*spec));
+        return std::unique_ptr<compute::ActorInstance>(std::make_unique<Ingester>(std::move(job)));
       });
 }
 
@@ -464,18 +577,26 @@ Result<IngestSummary> Ingest(FeatureStore& store, const IngestOptions& options) 
     RETURN_IF_ERROR(WriteRejects(summary.rejects_path, input, prepared));
   }
 
-  auto job = std::make_shared<IngestJob>();
-  job->store = &store;
-  job->group = group;
-  job->batch_size = static_cast<size_t>(options.batch_size);
-  job->targets = options.targets;
-  job->api_invocation_time = store.clock().Now();
+  // The job the actors run, as plain values (see OpenStagedJob).
   const size_t valid = prepared.batch.table.num_rows();
-  job->rows = std::move(prepared.batch);
+  const fs::path home = fs::absolute(store.home());
+  StagingDir staging(home / "featurestore" / "staging" / core::NewId("ingest"));
+  RETURN_IF_ERROR(StageRows(prepared.batch, staging.path()));
+  nlohmann::json spec = {
+      {"home", home.string()},
+      {"group", group.definition.name},
+      {"group_id", group.id},
+      {"rows", (staging.path() / "rows.col").string()},
+      {"keys", (staging.path() / "keys.col").string()},
+      {"batch_size", options.batch_size},
+      {"online", options.targets.online},
+      {"offline", options.targets.offline},
+      {"api_invocation_time_ns", ToNanos(store.clock().Now())},
+      {"parts", nlohmann::json::array()}};
   const size_t parts = static_cast<size_t>(options.num_actors);
   for (size_t p = 0, begin = 0; p < parts; ++p) {
     size_t size = valid / parts + (p < valid % parts ? 1 : 0);
-    job->parts.emplace_back(begin, begin + size);
+    spec["parts"].push_back({begin, begin + size});
     begin += size;
   }
   summary.actors = options.num_actors;
@@ -493,7 +614,7 @@ Result<IngestSummary> Ingest(FeatureStore& store, const IngestOptions& options) 
     ASSIGN_OR_RETURN(own_executor, compute::LocalExecutor::Open(local));
     executor = own_executor.get();
   }
-  std::shared_ptr<const IngestJob> shared_job = job;
+  const Value job = Value::Of<nlohmann::json>(std::move(spec));
   compute::ActorOptions actor_options;
   actor_options.resources.cpus = options.cpus_per_actor;
   compute::CallOptions call_options;
@@ -506,7 +627,7 @@ Result<IngestSummary> Ingest(FeatureStore& store, const IngestOptions& options) 
   auto start_part = [&](size_t p) -> Status {
     ++attempts[p];
     actor_options.name = "ingester-" + std::to_string(p);
-    ASSIGN_OR_RETURN(actors[p], executor->CreateActor(kActorClass, {Value::Share(shared_job)},
+    ASSIGN_OR_RETURN(actors[p], executor->CreateActor(kActorClass, {job},
                                                       actor_options));
     ASSIGN_OR_RETURN(refs[p], executor->CallActor(actors[p], "IngestPart",
                                                   {Value::Of<int64_t>(static_cast<int64_t>(p))},
@@ -528,12 +649,12 @@ Result<IngestSummary> Ingest(FeatureStore& store, const IngestOptions& options) 
       size_t slot = static_cast<size_t>(
           std::find(waiting.begin(), waiting.end(), ref) - waiting.begin());
       size_t p = pending[slot];
-      Result<std::shared_ptr<const PartResult>> result = executor->GetAs<PartResult>(refs[p]);
+      Result<nlohmann::json> result = PartCounts(executor->GetAs<nlohmann::json>(refs[p]));
       actors[p] = compute::ActorHandle();
       if (result.ok()) {
-        summary.ingested += (*result)->written;
-        summary.duplicates += (*result)->duplicates;
-        summary.batches += (*result)->batches;
+        summary.ingested += (*result)["written"].get<int64_t>();
+        summary.duplicates += (*result)["duplicates"].get<int64_t>();
+        summary.batches += (*result)["batches"].get<int64_t>();
         pending[slot] = kDone;
       } else if (attempts[p] >= options.max_part_attempts) {
         failure = result.status().WithContext("ingesting part " + std::to_string(p) + " of '" +

@@ -10,6 +10,14 @@
 // in batches through FeatureStore::CommitBatch, which makes every (record id, event time) land
 // exactly once. A part whose actor fails is retried on a new actor (committed batches are
 // skipped). Ingest returns only after every batch is committed, so the next reader sees it.
+//
+// The actors get the job as plain values (a JSON object: home, group, staged file paths, part
+// ranges, batch size, targets), so the same code runs on a LocalExecutor's threads and in Ray's
+// worker processes: the driver stages the valid rows as two columnar files under
+// RAYPIPE_HOME/featurestore/staging/<id>/ (removed when Ingest returns), and each actor opens
+// the feature store under the same home itself (SQLite WAL and a busy timeout make writers in
+// several processes safe). On a cluster of several machines RAYPIPE_HOME must therefore be one
+// shared path on every node (docs/cluster.md). Write times come from each actor's system clock.
 #include <cstdint>
 #include <string>
 
@@ -45,8 +53,9 @@ struct IngestOptions {
   std::string rejects_path;
   // Attempts per part (a failed actor's part is rerun on a new actor).
   int max_part_attempts = 3;
-  // The executor to run the actors on; it must have been opened with a registry that
-  // RegisterIngestKernels filled. Null: a LocalExecutor made for this ingestion. Not owned.
+  // The executor to run the actors on; it must serve RegisterIngestKernels' actor class (a
+  // LocalExecutor opened with that registry, or a RayExecutor: Ray's workers serve it).
+  // Null: a LocalExecutor made for this ingestion. Not owned.
   compute::Executor* executor = nullptr;
 };
 
@@ -64,7 +73,8 @@ struct IngestSummary {
   double seconds = 0;
 };
 
-// Registers the ingestion actor class ("featurestore.Ingester").
+// Registers the ingestion actor class ("featurestore.Ingester"; its constructor takes the job
+// as JSON, its method IngestPart(int64 part) answers JSON counts).
 Status RegisterIngestKernels(compute::KernelRegistry& registry);
 
 // Runs an ingestion. Errors: NotFound for a missing group (without a definition) or input,

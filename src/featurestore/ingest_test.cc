@@ -6,6 +6,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "compute/local_executor.h"
 #include "data/csv.h"
@@ -217,6 +218,48 @@ TEST_F(IngestTest, RunsOnAGivenExecutor) {
   EXPECT_EQ(summary->ingested, 100);
   options.cpus_per_actor = 2;  // larger than the executor
   EXPECT_FALSE(Ingest(*store_, options).ok());
+}
+
+TEST_F(IngestTest, ActorsGetThePlainJobAndTheStagedRowsAreRemoved) {
+  std::string input = testing::WriteText(dir_.File("in.csv"), HousesCsv(50));
+  auto summary = Ingest(*store_, Options(input));
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  std::error_code error;
+  EXPECT_TRUE(std::filesystem::is_empty(dir_.File("featurestore/staging"), error));
+
+  // The actor class takes its job as JSON (what Ray's workers receive) and refuses a bad one,
+  // naming what is wrong.
+  compute::KernelRegistry registry;
+  ASSERT_TRUE(RegisterIngestKernels(registry).ok());
+  compute::LocalExecutorOptions local;
+  local.registry = &registry;
+  local.capacity = compute::Resources{1, 0};
+  local.codec_check = compute::CodecCheck::kTypes;  // only values Ray could move
+  auto executor = compute::LocalExecutor::Open(local);
+  ASSERT_TRUE(executor.ok());
+  auto call = [&](nlohmann::json spec) -> Status {
+    auto actor = (*executor)->CreateActor("featurestore.Ingester",
+                                          {compute::Value::Of<nlohmann::json>(std::move(spec))});
+    if (!actor.ok()) return actor.status();
+    auto ref = (*executor)->CallActor(*actor, "IngestPart", {compute::Value::Of<int64_t>(0)});
+    if (!ref.ok()) return ref.status();
+    return (*executor)->Get(*ref).status();
+  };
+  EXPECT_THAT(call(nlohmann::json{{"home", dir_.path()}}).message(),
+              HasSubstr("ingestion job: malformed spec"));
+  auto group = store_->DescribeGroup("houses");
+  ASSERT_TRUE(group.ok()) << group.status();
+  nlohmann::json missing_rows = {{"home", dir_.path()},  {"group", "houses"},
+                                 {"group_id", group->id}, {"rows", dir_.File("none.col")},
+                                 {"keys", dir_.File("none.col")}, {"batch_size", 10},
+                                 {"online", true},       {"offline", true},
+                                 {"api_invocation_time_ns", 0},
+                                 {"parts", nlohmann::json::array({{0, 1}})}};
+  Status no_rows = call(missing_rows);
+  EXPECT_FALSE(no_rows.ok());
+  EXPECT_THAT(no_rows.message(), HasSubstr("none.col"));
+  missing_rows["group_id"] = 999;
+  EXPECT_THAT(call(missing_rows).message(), HasSubstr("deleted and created again"));
 }
 
 TEST(RecordStartLinesTest, CountsQuotedLineBreaksAndBlankLines) {

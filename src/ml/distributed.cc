@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <cstring>
 #include <mutex>
+#include <stdexcept>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +38,118 @@ struct WorkerJob {
   std::filesystem::path checkpoint_dir;  // rank 0 writes here when checkpointing
   int fail_at_round = -1;
 };
+
+// ---- What a worker in another process receives and returns (the Ray executor serializes) ----
+// A WorkerJob and a TrainResult travel as CBOR: plain fields, tables column by column as raw
+// little-endian buffers, models as UBJSON bytes.
+
+using Json = nlohmann::json;
+
+Json::binary_t Bytes(const void* data, size_t size) {
+  const auto* begin = static_cast<const uint8_t*>(data);
+  return Json::binary_t(std::vector<uint8_t>(begin, begin + size));
+}
+
+template <typename T>
+std::vector<T> FromBytes(const Json& bytes) {
+  const std::vector<uint8_t>& raw = bytes.get_binary();
+  if (raw.size() % sizeof(T) != 0) throw std::runtime_error("buffer size is not a multiple");
+  std::vector<T> values(raw.size() / sizeof(T));
+  if (!raw.empty()) std::memcpy(values.data(), raw.data(), raw.size());
+  return values;
+}
+
+Json TableToJson(const data::Table& table) {
+  Json columns = Json::array();
+  for (const data::Column& column : table.columns()) {
+    Json encoded = {{"name", column.name()}, {"type", static_cast<int>(column.type())}};
+    const size_t rows = column.length();
+    if (column.type() == data::DataType::kFloat64) {
+      encoded["values"] = Bytes(column.float64s().data(), rows * sizeof(double));
+    } else if (column.type() == data::DataType::kInt64) {
+      encoded["values"] = Bytes(column.int64s().data(), rows * sizeof(int64_t));
+    } else {
+      std::vector<int64_t> sizes(rows);
+      std::string chars;
+      for (size_t row = 0; row < rows; ++row) {
+        std::string_view value = column.string(row);
+        sizes[row] = static_cast<int64_t>(value.size());
+        chars.append(value);
+      }
+      encoded["values"] = Bytes(sizes.data(), sizes.size() * sizeof(int64_t));
+      encoded["chars"] = Bytes(chars.data(), chars.size());
+    }
+    std::span<const uint8_t> validity = column.validity();
+    encoded["validity"] = Bytes(validity.data(), validity.size());
+    columns.push_back(std::move(encoded));
+  }
+  return columns;
+}
+
+Result<data::Table> TableFromJson(const Json& columns) {
+  std::vector<data::Column> decoded;
+  for (const Json& column : columns) {
+    std::string name = column.at("name").get<std::string>();
+    int type = column.at("type").get<int>();
+    std::vector<uint8_t> validity = column.at("validity").get_binary();
+    if (type == static_cast<int>(data::DataType::kFloat64)) {
+      std::vector<double> values = FromBytes<double>(column.at("values"));
+      if (!validity.empty() && validity.size() != values.size()) {
+        return DataLossError("column '" + name + "': validity does not match its values");
+      }
+      decoded.push_back(data::Column::Float64(name, std::move(values), std::move(validity)));
+    } else if (type == static_cast<int>(data::DataType::kInt64)) {
+      std::vector<int64_t> values = FromBytes<int64_t>(column.at("values"));
+      if (!validity.empty() && validity.size() != values.size()) {
+        return DataLossError("column '" + name + "': validity does not match its values");
+      }
+      decoded.push_back(data::Column::Int64(name, std::move(values), std::move(validity)));
+    } else if (type == static_cast<int>(data::DataType::kString)) {
+      std::vector<int64_t> sizes = FromBytes<int64_t>(column.at("values"));
+      const std::vector<uint8_t>& chars = column.at("chars").get_binary();
+      std::vector<std::string> values;
+      values.reserve(sizes.size());
+      size_t at = 0;
+      for (int64_t size : sizes) {
+        if (size < 0 || at + static_cast<size_t>(size) > chars.size()) {
+          return DataLossError("column '" + name + "': string sizes exceed its characters");
+        }
+        values.emplace_back(reinterpret_cast<const char*>(chars.data()) + at,
+                            static_cast<size_t>(size));
+        at += static_cast<size_t>(size);
+      }
+      if (!validity.empty() && validity.size() != values.size()) {
+        return DataLossError("column '" + name + "': validity does not match its values");
+      }
+      decoded.push_back(data::Column::String(name, values, std::move(validity)));
+    } else {
+      return DataLossError("column '" + name + "': unknown type " + std::to_string(type));
+    }
+  }
+  return data::Table::Make(std::move(decoded));
+}
+
+Json OptionsToJson(const TrainOptions& options) {
+  return {{"features", options.features},
+          {"target", options.target},
+          {"hyperparameters", options.hyperparameters},
+          {"num_boost_round", options.num_boost_round},
+          {"nthread", options.nthread},
+          {"early_stopping_metric", options.early_stopping_metric},
+          {"checkpoint_every", options.checkpoint_every}};
+}
+
+TrainOptions OptionsFromJson(const Json& json) {
+  TrainOptions options;
+  options.features = json.at("features").get<std::vector<std::string>>();
+  options.target = json.at("target").get<std::string>();
+  options.hyperparameters = json.at("hyperparameters").get<Hyperparameters>();
+  options.num_boost_round = json.at("num_boost_round").get<int>();
+  options.nthread = json.at("nthread").get<int>();
+  options.early_stopping_metric = json.at("early_stopping_metric").get<std::string>();
+  options.checkpoint_every = json.at("checkpoint_every").get<int>();
+  return options;
+}
 
 // RAII over XGTrackerCreate / XGTrackerRun ... XGTrackerWaitFor / XGTrackerFree.
 class Tracker {
@@ -170,6 +284,9 @@ Result<TrainResult> RunWorker(compute::TaskContext& ctx, const WorkerJob& job) {
 class XGBoostWorker : public compute::MethodActor {
  public:
   XGBoostWorker() {
+    // In a worker process of its own (Ray), as in TrainDistributed's: a dead peer must fail
+    // the write, not kill the process.
+    std::signal(SIGPIPE, SIG_IGN);
     AddMethod("Train", [](compute::TaskContext& ctx,
                           std::span<const compute::Value> args) -> Result<compute::Value> {
       RETURN_IF_ERROR(compute::ExpectArgCount(args, 1));
@@ -255,7 +372,95 @@ class ScopedDirectory {
   std::filesystem::path path_;
 };
 
+Result<std::string> EncodeWorkerJob(const WorkerJob& job) {
+  Json evals = Json::array();
+  for (const auto& [name, table] : job.evals) evals.push_back({{"name", name}, {"table", TableToJson(table)}});
+  Json encoded = {{"rank", job.rank},
+                  {"communicator", job.communicator},
+                  {"train", TableToJson(job.train)},
+                  {"evals", std::move(evals)},
+                  {"options", OptionsToJson(job.options)},
+                  {"initial_model", Bytes(job.initial_model.data(), job.initial_model.size())},
+                  {"checkpoint_dir", job.checkpoint_dir.string()},
+                  {"fail_at_round", job.fail_at_round}};
+  std::vector<uint8_t> cbor = Json::to_cbor(encoded);
+  return std::string(cbor.begin(), cbor.end());
+}
+
+Result<WorkerJob> DecodeWorkerJob(std::string_view bytes) {
+  Json encoded = Json::from_cbor(bytes.begin(), bytes.end());
+  WorkerJob job;
+  job.rank = encoded.at("rank").get<int>();
+  job.communicator = encoded.at("communicator");
+  ASSIGN_OR_RETURN(job.train, TableFromJson(encoded.at("train")));
+  for (const Json& eval : encoded.at("evals")) {
+    ASSIGN_OR_RETURN(data::Table table, TableFromJson(eval.at("table")));
+    job.evals.emplace_back(eval.at("name").get<std::string>(), std::move(table));
+  }
+  job.options = OptionsFromJson(encoded.at("options"));
+  const std::vector<uint8_t>& model = encoded.at("initial_model").get_binary();
+  job.initial_model.assign(model.begin(), model.end());
+  job.checkpoint_dir = encoded.at("checkpoint_dir").get<std::string>();
+  job.fail_at_round = encoded.at("fail_at_round").get<int>();
+  return job;
+}
+
+Result<std::string> EncodeTrainResult(const TrainResult& result) {
+  std::string model;
+  if (result.booster != nullptr) {
+    ASSIGN_OR_RETURN(model, result.booster->SaveModelToBuffer(ModelFormat::kUbjson));
+  }
+  Json history = Json::array();
+  for (const MetricSeries& series : result.history) {
+    history.push_back({{"name", series.name}, {"values", series.values}});
+  }
+  Json encoded = {{"model", Bytes(model.data(), model.size())},
+                  {"features", result.features},
+                  {"target", result.target},
+                  {"history", std::move(history)},
+                  {"rounds", result.rounds},
+                  {"best_metric", result.best_metric},
+                  {"best_iteration", result.best_iteration},
+                  {"best_score", result.best_score},
+                  {"stopped_early", result.stopped_early},
+                  {"final_metrics", result.final_metrics}};
+  std::vector<uint8_t> cbor = Json::to_cbor(encoded);
+  return std::string(cbor.begin(), cbor.end());
+}
+
+Result<TrainResult> DecodeTrainResult(std::string_view bytes) {
+  Json encoded = Json::from_cbor(bytes.begin(), bytes.end());
+  TrainResult result;
+  const std::vector<uint8_t>& model = encoded.at("model").get_binary();
+  if (!model.empty()) {
+    ASSIGN_OR_RETURN(std::unique_ptr<Booster> booster,
+                     Booster::LoadModelFromBuffer(std::string_view(
+                         reinterpret_cast<const char*>(model.data()), model.size())));
+    result.booster = std::move(booster);
+  }
+  result.features = encoded.at("features").get<std::vector<std::string>>();
+  result.target = encoded.at("target").get<std::string>();
+  for (const Json& series : encoded.at("history")) {
+    result.history.push_back(
+        {series.at("name").get<std::string>(), series.at("values").get<std::vector<double>>()});
+  }
+  result.rounds = encoded.at("rounds").get<int>();
+  result.best_metric = encoded.at("best_metric").get<std::string>();
+  result.best_iteration = encoded.at("best_iteration").get<int>();
+  result.best_score = encoded.at("best_score").get<double>();
+  result.stopped_early = encoded.at("stopped_early").get<bool>();
+  result.final_metrics = encoded.at("final_metrics").get<RoundMetrics>();
+  return result;
+}
+
 }  // namespace
+
+Status RegisterDistributedCodecs(compute::CodecRegistry& codecs) {
+  RETURN_IF_ERROR(codecs.Register<WorkerJob>("raypipe.ml.WorkerJob", EncodeWorkerJob,
+                                             DecodeWorkerJob));
+  return codecs.Register<TrainResult>("raypipe.ml.TrainResult", EncodeTrainResult,
+                                      DecodeTrainResult);
+}
 
 Status RegisterDistributedKernels(compute::KernelRegistry& registry) {
   RETURN_IF_ERROR(registry.RegisterActor(

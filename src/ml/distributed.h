@@ -13,7 +13,11 @@
 // Limits: TrainOptions::on_round and on_checkpoint are not run on the workers (a per-worker
 // decision would desynchronize the collective); early stopping (early_stopping_rounds) is,
 // since every worker sees the same global metrics. Shards live in the driver's memory and are
-// handed to the actors as Values (LocalExecutor; a Ray executor needs a Table codec).
+// handed to the actors as Values: in memory on the LocalExecutor, serialized by the codecs of
+// RegisterDistributedCodecs on Ray (the shard's columns, the options, the model bytes; rank 0's
+// TrainResult comes back with its model as UBJSON). The checkpoint directory must then be a path
+// every worker can write (a shared RAYPIPE_HOME on a cluster of machines), and tracker_host the
+// driver's address as the workers reach it.
 //
 // Signals: XGBoost's collective writes to sockets without MSG_NOSIGNAL, so a peer that dies
 // mid-round would kill the whole process with SIGPIPE. TrainDistributed therefore sets SIGPIPE
@@ -28,6 +32,7 @@
 #include <string>
 #include <string_view>
 
+#include "compute/codec.h"
 #include "compute/executor.h"
 #include "compute/kernel.h"
 #include "core/status.h"
@@ -42,6 +47,11 @@ inline constexpr std::string_view kXgboostWorkerActor = "raypipe.ml.XGBoostWorke
 // Registers kXgboostWorkerActor (RegisterMlKernels in ml/kernels.h registers everything).
 // AlreadyExists when registered twice.
 Status RegisterDistributedKernels(compute::KernelRegistry& registry);
+
+// Registers the codecs of the worker's argument ("raypipe.ml.WorkerJob") and result
+// ("raypipe.ml.TrainResult"), for executors that serialize values (Ray). AlreadyExists when
+// registered twice.
+Status RegisterDistributedCodecs(compute::CodecRegistry& codecs);
 
 struct DistributedOptions {
   // Workers (actors), one shard each. REQUIRES: >= 1 and <= the training rows.

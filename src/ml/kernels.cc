@@ -10,4 +10,9 @@ Status RegisterMlKernels(compute::KernelRegistry& registry) {
   return tuning::RegisterTuningKernels(registry);
 }
 
+Status RegisterMlCodecs(compute::CodecRegistry& codecs) {
+  RETURN_IF_ERROR(RegisterDistributedCodecs(codecs));
+  return tuning::RegisterTuningCodecs(codecs);
+}
+
 }  // namespace raypipe::ml

@@ -330,9 +330,12 @@ std::unordered_map<std::string, double> ResourcesOf(const rp_ray_options* option
   return resources;
 }
 
+// `named`: tasks take the name for display. Actors never do: a name makes a Ray actor a named
+// actor, unique in its namespace, so a part rerun on a new actor while the old one is dying, or
+// two drivers using the same name, would fail with "Create actor error".
 template <typename Caller>
-Caller& Configure(Caller& caller, const rp_ray_options* options) {
-  if (options != nullptr && options->name != nullptr && options->name[0] != '\0') {
+Caller& Configure(Caller& caller, const rp_ray_options* options, bool named = true) {
+  if (named && options != nullptr && options->name != nullptr && options->name[0] != '\0') {
     caller.SetName(options->name);
   }
   auto resources = ResourcesOf(options);
@@ -376,7 +379,7 @@ Ref SubmitTask(const Bytes& spec, const std::vector<Ref>& a, const rp_ray_option
 
 Actor CreateActor(const Bytes& spec, const std::vector<Ref>& a, const rp_ray_options* options) {
   auto configure = [options](auto& creator) -> auto& {
-    Configure(creator, options);
+    Configure(creator, options, /*named=*/false);
     if (options != nullptr && options->max_restarts != 0) {
       creator.SetMaxRestarts(options->max_restarts);
     }

@@ -407,6 +407,13 @@ std::string RayExecutor::BridgeLibraryPath() {
   return path != nullptr ? std::string(path) : std::string();
 }
 
+Status RayExecutor::CheckReachable(const RayExecutorOptions& options) {
+  ASSIGN_OR_RETURN(auto host_port, SplitAddress(options.address));
+  RETURN_IF_ERROR(CheckLocalAddress(options.node_ip_address.empty() ? host_port.first
+                                                                    : options.node_ip_address));
+  return ProbeHead(host_port.first, host_port.second, options.connect_timeout);
+}
+
 Result<std::unique_ptr<RayExecutor>> RayExecutor::Open(RayExecutorOptions options) {
   if (options.address.empty()) {
     return InvalidArgumentError(
@@ -421,14 +428,15 @@ Result<std::unique_ptr<RayExecutor>> RayExecutor::Open(RayExecutorOptions option
   if (options.actor_restart_timeout.count() < 0 || options.connect_timeout.count() <= 0) {
     return InvalidArgumentError("RayExecutorOptions: timeouts must be positive");
   }
-  ASSIGN_OR_RETURN(auto host_port, SplitAddress(options.address));
-  if (options.node_ip_address.empty()) options.node_ip_address = host_port.first;
+  if (options.node_ip_address.empty()) {
+    ASSIGN_OR_RETURN(auto host_port, SplitAddress(options.address));
+    options.node_ip_address = host_port.first;
+  }
   if (options.code_search_path.empty()) options.code_search_path = BridgeLibraryPath();
   if (options.code_search_path.empty()) {
     return FailedPreconditionError("cannot find the path of the Ray bridge library");
   }
-  RETURN_IF_ERROR(CheckLocalAddress(options.node_ip_address));
-  RETURN_IF_ERROR(ProbeHead(host_port.first, host_port.second, options.connect_timeout));
+  RETURN_IF_ERROR(CheckReachable(options));
 
   auto shared = std::make_shared<Shared>();
   shared->capacity = *options.capacity;

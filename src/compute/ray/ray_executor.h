@@ -78,6 +78,10 @@ class RayExecutor final : public Executor {
   // machine's; Unavailable when no cluster answers at `address`; FailedPrecondition when Ray
   // is already or was once connected in this process.
   static Result<std::unique_ptr<RayExecutor>> Open(RayExecutorOptions options);
+  // What Open checks before it connects: `address` is HOST:PORT and something listens there,
+  // and the node address (default the address's host) is this machine's. Errors as Open's.
+  static Status CheckReachable(const RayExecutorOptions& options);
+
   ~RayExecutor() override;
   RayExecutor(const RayExecutor&) = delete;
   RayExecutor& operator=(const RayExecutor&) = delete;

@@ -158,6 +158,19 @@ Status RegisterTuningKernels(compute::KernelRegistry& registry) {
   return registry.RegisterTask(std::string(kTuningTrialTask), RunTrial);
 }
 
+Status RegisterTuningCodecs(compute::CodecRegistry& codecs) {
+  return codecs.Register<TrialJob>(
+      "raypipe.ml.TuningTrial",
+      [](const TrialJob&) -> Result<std::string> {
+        return UnimplementedError(
+            "tuning trials hold a C++ trial function and shared early-stopping state: they run "
+            "on the local executor only (--executor local)");
+      },
+      [](std::string_view) -> Result<TrialJob> {
+        return DataLossError("tuning trials are never serialized");
+      });
+}
+
 Result<ObjectiveType> ParseObjectiveType(std::string_view text) {
   std::string lower = Lower(text);
   if (lower == "minimize") return ObjectiveType::kMinimize;

@@ -13,7 +13,9 @@
 // MaxResource rounds.
 //
 // The trial task's argument holds C++ closures and shared stopping state: it runs on the
-// LocalExecutor (values handed over in memory), not on a backend that serializes values.
+// LocalExecutor (values handed over in memory), not on a backend that serializes values; on
+// such a backend (Ray) submitting a trial fails with Unimplemented saying so
+// (RegisterTuningCodecs).
 //
 // Thread-safety: RunTuningJob may run concurrently with itself; a TrialFunction runs on
 // executor threads, several at once, and must be thread-safe.
@@ -24,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "compute/codec.h"
 #include "compute/executor.h"
 #include "compute/kernel.h"
 #include "core/status.h"
@@ -38,6 +41,9 @@ namespace raypipe::ml::tuning {
 inline constexpr std::string_view kTuningTrialTask = "raypipe.ml.TuningTrial";
 // Registers kTuningTrialTask. AlreadyExists when registered twice.
 Status RegisterTuningKernels(compute::KernelRegistry& registry);
+// Registers the trial argument's codec, which refuses to encode (see above), so that a
+// serializing executor reports why instead of "no codec".
+Status RegisterTuningCodecs(compute::CodecRegistry& codecs);
 
 enum class ObjectiveType { kMinimize, kMaximize };
 // "Minimize" / "Maximize" (case-insensitive).

@@ -1,0 +1,235 @@
+// Distributed XGBoost and tuning trials across processes (issue 7, item 4): the worker's job
+// and result through their codecs (in-process, CodecCheck::kRoundTrip), then on a real Ray
+// cluster the binary starts itself (scripts/ray-cluster), opened as the commands open it
+// (cli::OpenExecutorFor): W = 2 XGBoost actors in Ray's worker processes joined by the driver's
+// tracker, rank 0 returning the model; and the refusal of tuning trials, which cannot leave the
+// process.
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cli/executor_options.h"
+#include "compute/local_executor.h"
+#include "ml/dmatrix.h"
+#include "ml/distributed.h"
+#include "ml/kernels.h"
+#include "ml/metrics.h"
+#include "ml/test_util.h"
+#include "ml/tuning/tuning_job.h"
+
+// Ray's runtime keeps threads and caches alive until exit; they are not raypipe's leaks.
+extern "C" const char* __lsan_default_suppressions() {
+  return "leak:libray_api.so\nleak:libraypipe_ray_bridge.so\n";
+}
+
+namespace raypipe {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Shell(const std::string& command, int* exit_code) {
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    *exit_code = -1;
+    return output;
+  }
+  char buffer[4096];
+  size_t read = 0;
+  while ((read = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, read);
+  int status = pclose(pipe);
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return output;
+}
+
+class RayMlTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char dir_template[] = "/tmp/rp-XXXXXX";  // short: Ray's socket paths are limited
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    dir_ = new std::string(dir_template);
+    int exit_code = 0;
+    std::string output = Shell("timeout 120 " + std::string(RAYPIPE_SOURCE_DIR) +
+                                   "/scripts/ray-cluster start " + *dir_ +
+                                   " --num-cpus 2 --owner-pid " + std::to_string(getpid()),
+                               &exit_code);
+    ASSERT_EQ(exit_code, 0) << "ray-cluster start failed: " << output;
+    address_ = new std::string(output.substr(0, output.find('\n')));
+  }
+
+  static void TearDownTestSuite() {
+    executor_.reset();
+    if (dir_ == nullptr) return;
+    int exit_code = 0;
+    std::string output = Shell("timeout 60 " + std::string(RAYPIPE_SOURCE_DIR) +
+                                   "/scripts/ray-cluster stop " + *dir_ + " 2>&1",
+                               &exit_code);
+    EXPECT_EQ(exit_code, 0) << "ray-cluster stop failed: " << output;
+    if (exit_code == 0 && !::testing::UnitTest::GetInstance()->Failed()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(*dir_, ignored);
+    } else {
+      fprintf(stderr, "Ray's logs are kept in %s\n", dir_->c_str());
+    }
+    delete dir_;
+    dir_ = nullptr;
+    delete address_;
+    address_ = nullptr;
+  }
+
+  // The one Ray executor of this process, opened as `train` and `tune` open it.
+  static compute::Executor& RayExecutor() {
+    if (executor_ == nullptr) {
+      static compute::KernelRegistry kernels;
+      EXPECT_TRUE(ml::RegisterMlKernels(kernels).ok());
+      cli::GlobalOptions options;
+      options.executor = cli::ExecutorKind::kRay;
+      options.ray_address = *address_;
+      options.ray_cpus = 2;
+      static std::ostringstream sink;
+      auto opened = cli::OpenExecutorFor(
+          cli::CommandContext(options, sink, sink, "raypipe", "raypipe test"), kernels);
+      EXPECT_TRUE(opened.ok()) << opened.status();
+      if (opened.ok()) executor_ = std::move(*opened);
+    }
+    return *executor_;
+  }
+
+  void SetUp() override {
+    train_ = ml::testing::RegressionTable(3000, 41);
+    validation_ = ml::testing::RegressionTable(800, 42);
+    test_ = ml::testing::RegressionTable(800, 43);
+    options_.target = "y";
+    options_.nthread = 1;
+    options_.hyperparameters = {{"max_depth", "5"}, {"eta", "0.2"}, {"eval_metric", "rmse"},
+                                {"num_round", "30"}, {"tree_method", "hist"}, {"seed", "3"}};
+    distributed_.num_workers = 2;
+    distributed_.cpus_per_worker = 1;
+    distributed_.collective_timeout = std::chrono::seconds(60);
+  }
+
+  // A fresh checkpoint directory for each training (a finished run's checkpoint would be
+  // resumed by the next).
+  ml::DistributedOptions Distributed() {
+    ml::DistributedOptions options = distributed_;
+    options.checkpoint_dir = *dir_ + "/checkpoints-" + std::to_string(++runs_);
+    return options;
+  }
+
+  double TestRmse(const ml::TrainResult& result) {
+    auto matrix = ml::DMatrix::FromTable(test_, result.features, "");
+    EXPECT_TRUE(matrix.ok()) << matrix.status();
+    std::vector<float> predictions = *result.booster->Predict(**matrix);
+    std::span<const double> labels = (*test_.ColumnByName("y"))->float64s();
+    return *ml::RootMeanSquaredError(std::vector<double>(labels.begin(), labels.end()),
+                                     predictions);
+  }
+
+  // Distributed training on a LocalExecutor; with `round_trip`, every value crossing into or
+  // out of a worker is serialized and deserialized with the codecs Ray uses.
+  Result<ml::TrainResult> TrainLocally(bool round_trip) {
+    compute::KernelRegistry kernels;
+    RETURN_IF_ERROR(ml::RegisterMlKernels(kernels));
+    compute::CodecRegistry codecs = compute::CodecRegistry::WithBuiltins();
+    RETURN_IF_ERROR(ml::RegisterMlCodecs(codecs));
+    compute::LocalExecutorOptions local;
+    local.registry = &kernels;
+    local.capacity = compute::Resources{2, 0};
+    local.codecs = &codecs;
+    local.codec_check = round_trip ? compute::CodecCheck::kRoundTrip : compute::CodecCheck::kNone;
+    ASSIGN_OR_RETURN(auto executor, compute::LocalExecutor::Open(local));
+    std::vector<ml::EvalSet> evals = {{"validation", &validation_}};
+    return ml::TrainDistributed(*executor, train_, evals, options_, Distributed());
+  }
+
+  static std::string* dir_;
+  static std::string* address_;
+  static std::unique_ptr<compute::Executor> executor_;
+  static int runs_;
+  data::Table train_;
+  data::Table validation_;
+  data::Table test_;
+  ml::TrainOptions options_;
+  ml::DistributedOptions distributed_;
+};
+
+std::string* RayMlTest::dir_ = nullptr;
+std::string* RayMlTest::address_ = nullptr;
+std::unique_ptr<compute::Executor> RayMlTest::executor_;
+int RayMlTest::runs_ = 0;
+
+TEST_F(RayMlTest, WorkerJobAndResultSurviveTheirCodecs) {
+  auto in_memory = TrainLocally(false);
+  ASSERT_TRUE(in_memory.ok()) << in_memory.status();
+  auto serialized = TrainLocally(true);
+  ASSERT_TRUE(serialized.ok()) << serialized.status();
+  EXPECT_EQ(serialized->rounds, in_memory->rounds);
+  EXPECT_EQ(serialized->features, in_memory->features);
+  EXPECT_EQ(serialized->best_iteration, in_memory->best_iteration);
+  ASSERT_NE(serialized->Series("validation:rmse"), nullptr);
+  EXPECT_EQ(serialized->Series("validation:rmse")->values,
+            in_memory->Series("validation:rmse")->values);
+  EXPECT_DOUBLE_EQ(TestRmse(*serialized), TestRmse(*in_memory));
+}
+
+TEST_F(RayMlTest, DistributedXGBoostOnRayActorsMatchesTheLocalExecutor) {
+  auto local = TrainLocally(false);
+  ASSERT_TRUE(local.ok()) << local.status();
+  compute::Executor& ray = RayExecutor();
+  std::vector<ml::EvalSet> evals = {{"validation", &validation_}};
+  ml::DistributedStats stats;
+  auto on_ray = ml::TrainDistributed(ray, train_, evals, options_, Distributed(), &stats);
+  ASSERT_TRUE(on_ray.ok()) << on_ray.status();
+  EXPECT_EQ(stats.attempts, 1);
+  EXPECT_EQ(on_ray->rounds, 30);
+  ASSERT_NE(on_ray->Series("validation:rmse"), nullptr);
+  EXPECT_EQ(on_ray->Series("validation:rmse")->values.size(), 30u);
+  // The same shards, the same collective: the same model up to float summation order.
+  const double local_rmse = TestRmse(*local);
+  const double ray_rmse = TestRmse(*on_ray);
+  EXPECT_NEAR(ray_rmse, local_rmse, 0.02 * local_rmse);
+}
+
+TEST_F(RayMlTest, DistributedGroupRestartsFromItsCheckpointOnRay) {
+  compute::Executor& ray = RayExecutor();
+  std::vector<ml::EvalSet> evals = {{"validation", &validation_}};
+  distributed_.checkpoint_every = 5;
+  distributed_.fail_rank = 1;
+  distributed_.fail_at_round = 12;
+  distributed_.fail_attempts = 1;
+  ml::DistributedStats stats;
+  auto result = ml::TrainDistributed(ray, train_, evals, options_, Distributed(), &stats);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(stats.attempts, 2);
+  EXPECT_EQ(stats.resumed_from_round, 10);
+  EXPECT_EQ(result->Series("validation:rmse")->values.size(), 30u);
+}
+
+TEST_F(RayMlTest, TuningTrialsSayTheyRunOnTheLocalExecutorOnly) {
+  compute::Executor& ray = RayExecutor();
+  ml::tuning::TuningJobConfig config;
+  config.max_jobs = 2;
+  auto space = ml::tuning::SearchSpace::FromJson(nlohmann::json::parse(
+      R"({"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1", "MaxValue": "0.5"}]})"));
+  ASSERT_TRUE(space.ok()) << space.status();
+  config.space = *space;
+  auto trial = ml::tuning::MakeXGBoostTrial(train_, {{"validation", validation_}}, options_,
+                                            "validation:rmse");
+  auto result = ml::tuning::RunTuningJob(ray, config, trial);
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.status().message(), HasSubstr("run on the local executor only"));
+}
+
+}  // namespace
+}  // namespace raypipe
