@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "cli/context.h"
+#include "cli/executor_options.h"
 #include "compute/local_executor.h"
 #include "core/json.h"
 #include "data/csv.h"
@@ -18,6 +19,7 @@
 #include "ml/kernels.h"
 #include "ml/model_bundle.h"
 #include "ml/train.h"
+#include "ml/tuning/tuning_config.h"
 #include "ml/tuning/tuning_job.h"
 
 namespace raypipe::cli {
@@ -100,16 +102,13 @@ Result<Inputs> ReadInputs(const ParsedArgs& args, const ml::TrainOptions& option
   return inputs;
 }
 
+// The executor the global options ask for (cli/executor_options.h), serving the ml kernels. On
+// Ray, distributed training runs on Ray's workers; a tuning trial refuses to leave the process
+// (ml/tuning/tuning_job.h says why).
 Result<std::unique_ptr<compute::Executor>> OpenExecutor(CommandContext& context,
                                                         compute::KernelRegistry& kernels) {
-  if (context.options().executor != ExecutorKind::kLocal) {
-    return UnimplementedError("train and tune run on the local executor only (--executor local)");
-  }
   RETURN_IF_ERROR(ml::RegisterMlKernels(kernels));
-  compute::LocalExecutorOptions options;
-  options.registry = &kernels;
-  ASSIGN_OR_RETURN(auto executor, compute::LocalExecutor::Open(options));
-  return std::unique_ptr<compute::Executor>(std::move(executor));
+  return OpenExecutorFor(context, kernels);
 }
 
 std::string FormatNumber(double value) {
@@ -216,44 +215,68 @@ Result<std::vector<ml::tuning::ParameterRange>> RangesFrom(const ParsedArgs& arg
   return ranges;
 }
 
-int RunTune(CommandContext& context, const ParsedArgs& args) {
-  auto options = TrainOptionsFrom(args);
-  if (!options.ok()) return context.UsageError(options.status().message());
+// The tuning job from --config: a JSON file holding SageMaker's
+// HyperParameterTuningJobConfig, or a CreateHyperParameterTuningJob request that has one.
+Result<ml::tuning::TuningJobConfig> TuningConfigFromFile(const std::string& path) {
+  ASSIGN_OR_RETURN(nlohmann::json json, core::ReadJsonFile(path));
+  const bool request = json.is_object() && json.contains("HyperParameterTuningJobConfig");
+  Result<ml::tuning::TuningJobConfig> config = ml::tuning::ParseHyperParameterTuningJobConfig(
+      request ? json["HyperParameterTuningJobConfig"] : json, "HyperParameterTuningJobConfig");
+  if (!config.ok()) return config.status().WithContext("--config " + path);
+  return config;
+}
+
+// The tuning job from the strategy, objective, limit and range flags.
+Result<ml::tuning::TuningJobConfig> TuningConfigFromFlags(const ParsedArgs& args) {
   ml::tuning::TuningJobConfig config;
-  config.name = args.GetString("name");
-  auto strategy = ml::tuning::ParseStrategyType(args.GetString("strategy"));
-  if (!strategy.ok()) return context.UsageError(strategy.status().message());
-  config.strategy = *strategy;
-  auto objective_type = ml::tuning::ParseObjectiveType(args.GetString("objective-type"));
-  if (!objective_type.ok()) return context.UsageError(objective_type.status().message());
-  config.objective_type = *objective_type;
-  auto early_stopping = ml::tuning::ParseEarlyStoppingType(args.GetString("early-stopping"));
-  if (!early_stopping.ok()) return context.UsageError(early_stopping.status().message());
-  config.early_stopping = *early_stopping;
+  ASSIGN_OR_RETURN(config.strategy, ml::tuning::ParseStrategyType(args.GetString("strategy")));
+  ASSIGN_OR_RETURN(config.objective_type,
+                   ml::tuning::ParseObjectiveType(args.GetString("objective-type")));
+  ASSIGN_OR_RETURN(config.early_stopping,
+                   ml::tuning::ParseEarlyStoppingType(args.GetString("early-stopping")));
   config.objective_metric = args.GetString("objective");
   config.max_jobs = static_cast<int>(args.GetInt64("max-jobs"));
   config.max_parallel_jobs = static_cast<int>(args.GetInt64("max-parallel-jobs"));
   config.random_seed = args.GetUint64("seed");
-  config.cpus_per_job = args.GetDouble("cpus-per-job");
   config.min_resource = static_cast<int>(args.GetInt64("min-resource"));
   config.max_resource = static_cast<int>(args.GetInt64("max-resource"));
-
-  Result<ml::tuning::SearchSpace> space = InvalidArgumentError("no parameter ranges");
   if (args.Has("ranges")) {
-    auto json = core::ReadJsonFile(args.GetString("ranges"));
-    if (!json.ok()) return context.Fail(json.status());
-    space = ml::tuning::SearchSpace::FromJson(*json);
-  } else {
-    auto ranges = RangesFrom(args);
-    if (!ranges.ok()) return context.UsageError(ranges.status().message());
-    if (ranges->empty()) {
-      return context.UsageError(
-          "give parameter ranges with --integer, --continuous, --categorical or --ranges");
-    }
-    space = ml::tuning::SearchSpace::Make(std::move(*ranges));
+    ASSIGN_OR_RETURN(nlohmann::json json, core::ReadJsonFile(args.GetString("ranges")));
+    ASSIGN_OR_RETURN(config.space, ml::tuning::SearchSpace::FromJson(json));
+    return config;
   }
-  if (!space.ok()) return context.UsageError(space.status().message());
-  config.space = std::move(*space);
+  ASSIGN_OR_RETURN(std::vector<ml::tuning::ParameterRange> ranges, RangesFrom(args));
+  if (ranges.empty()) {
+    return InvalidArgumentError(
+        "give parameter ranges with --integer, --continuous, --categorical, --ranges or --config");
+  }
+  ASSIGN_OR_RETURN(config.space, ml::tuning::SearchSpace::Make(std::move(ranges)));
+  return config;
+}
+
+int RunTune(CommandContext& context, const ParsedArgs& args) {
+  auto options = TrainOptionsFrom(args);
+  if (!options.ok()) return context.UsageError(options.status().message());
+  Result<ml::tuning::TuningJobConfig> parsed = InvalidArgumentError("no tuning job");
+  if (args.Has("config")) {
+    if (args.Has("ranges") || !args.GetAll("integer").empty() ||
+        !args.GetAll("continuous").empty() || !args.GetAll("categorical").empty()) {
+      return context.UsageError("--config holds the ParameterRanges: give no range flags with it");
+    }
+    parsed = TuningConfigFromFile(args.GetString("config"));
+    if (!parsed.ok() && parsed.status().code() != StatusCode::kInvalidArgument) {
+      return context.Fail(parsed.status());
+    }
+  } else {
+    parsed = TuningConfigFromFlags(args);
+    if (!parsed.ok() && parsed.status().code() != StatusCode::kInvalidArgument) {
+      return context.Fail(parsed.status());
+    }
+  }
+  if (!parsed.ok()) return context.UsageError(parsed.status().message());
+  ml::tuning::TuningJobConfig config = std::move(*parsed);
+  config.name = args.GetString("name");
+  config.cpus_per_job = args.GetDouble("cpus-per-job");
 
   auto inputs = ReadInputs(args, *options);
   if (!inputs.ok()) return context.Fail(inputs.status());
@@ -419,6 +442,11 @@ Status RegisterMlCommands(CommandRegistry& registry) {
   tune.flags.push_back(FlagSpec::Value("ranges", FlagType::kString, "FILE",
                                        "SageMaker ParameterRanges as JSON (instead of the "
                                        "range flags)"));
+  tune.flags.push_back(FlagSpec::Value("config", FlagType::kString, "FILE",
+                                       "SageMaker's HyperParameterTuningJobConfig as JSON (or a "
+                                       "CreateHyperParameterTuningJob request holding one): "
+                                       "replaces the strategy, objective, limit, early-stopping, "
+                                       "seed, resource and range flags"));
   tune.flags.push_back(FlagSpec::Value("strategy", FlagType::kString, "NAME", "Search strategy")
                            .Default("Bayesian")
                            .OneOf({"Bayesian", "Random", "Grid", "Hyperband"}));

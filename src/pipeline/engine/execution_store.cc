@@ -279,8 +279,12 @@ Status ExecutionStore::ClaimExecution(std::string_view id, int64_t pid, std::str
                                      " is being run by process " + std::to_string(holder));
     }
     return session
-        .Execute("UPDATE pipeline_executions SET status = 'Executing', failure_reason = '',"
-                 " end_time = '', stop_requested = 0, orchestrator_pid = ?, heartbeat_time = ?,"
+        // A stop requested before this claim (between StartExecution and RunExecution, say)
+        // stands: only a finished execution's old request is cleared.
+        .Execute("UPDATE pipeline_executions SET"
+                 " stop_requested = CASE WHEN status = 'Stopping' THEN 1 ELSE 0 END,"
+                 " status = CASE WHEN status = 'Stopping' THEN 'Stopping' ELSE 'Executing' END,"
+                 " failure_reason = '', end_time = '', orchestrator_pid = ?, heartbeat_time = ?,"
                  " last_modified_time = ? WHERE id = ?",
                  {pid, std::string(now), std::string(now), std::string(id)})
         .status();
