@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <sstream>
@@ -239,6 +240,64 @@ TEST_F(ServingEndpointTest, ServeInvokeUpdateAndDrainOnSigterm) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// Issue 6's rollout test through the real binary: ten `endpoint update`s during ten seconds of
+// load on keep-alive connections, and not one answer other than 200.
+TEST_F(ServingEndpointTest, TenUpdatesDuringTenSecondsOfLoadFailNoRequest) {
+  Approve(1);
+  Approve(2);
+  const int port = FreePort();
+  ASSERT_EQ(Run({"endpoint", "create", "prod", "--model-package", "housing:1", "--port",
+                 std::to_string(port)})
+                .exit_code,
+            0);
+  const pid_t pid = StartServe("prod", port);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0}, failed{0}, from_v1{0}, from_v2{0};
+  std::vector<std::thread> clients;
+  for (int client_idx = 0; client_idx < 4; ++client_idx) {
+    clients.emplace_back([&] {
+      auto client = serving::HttpClient::Connect("127.0.0.1", port);
+      if (!client.ok()) {
+        ++failed;
+        return;
+      }
+      while (!stop.load()) {
+        auto response = (*client)->Send("POST", "/invocations", {{"Content-Type", "text/csv"}},
+                                        "3,100,0\n");
+        if (!response.ok() || response->status != 200) {
+          ++failed;
+          continue;
+        }
+        ++answered;
+        ++(response->Header("x-raypipe-model") == "housing:1" ? from_v1 : from_v2);
+      }
+    });
+  }
+  for (int update_idx = 0; update_idx < 10; ++update_idx) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    const std::string version = update_idx % 2 == 0 ? "housing:2" : "housing:1";
+    EXPECT_EQ(Run({"endpoint", "update", "prod", "--model-package", version}).exit_code, 0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  stop = true;
+  for (auto& thread : clients) thread.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(from_v1.load(), 0);
+  EXPECT_GT(from_v2.load(), 0);
+  EXPECT_GT(answered.load(), 1000);
+
+  auto client = serving::HttpClient::Connect("127.0.0.1", port);
+  ASSERT_TRUE(client.ok());
+  auto metrics = (*client)->Send("GET", "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_THAT(metrics->body, HasSubstr("raypipe_endpoint_model_swaps_total 11"));
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 }  // namespace

@@ -61,15 +61,6 @@ std::string Url(const serving::EndpointConfig& config) {
   return "http://" + config.host + ":" + std::to_string(config.port);
 }
 
-// "InService" when the endpoint answers /ping, else "NotServing".
-std::string ProbeStatus(const serving::EndpointConfig& config) {
-  auto client =
-      serving::HttpClient::Connect(config.host, config.port, std::chrono::milliseconds(500));
-  if (!client.ok()) return "NotServing";
-  auto response = (*client)->Send("GET", "/ping");
-  return response.ok() && response->status == 200 ? "InService" : "NotServing";
-}
-
 json ToJson(const serving::EndpointConfig& config, bool probe) {
   json variants = json::array();
   double total = 0;
@@ -88,7 +79,7 @@ json ToJson(const serving::EndpointConfig& config, bool probe) {
               {"revision", config.revision},
               {"created_at", config.created_at},
               {"updated_at", config.updated_at}};
-  if (probe) out["status"] = ProbeStatus(config);
+  if (probe) out["status"] = std::string(serving::ServingStateName(serving::ProbeEndpoint(config)));
   return out;
 }
 
@@ -150,19 +141,20 @@ int RunCreate(CommandContext& context, const ParsedArgs& args) {
   if (!specs->has_value()) return context.UsageError("give --model-package or --variant");
   auto stores = OpenStores(context);
   if (!stores.ok()) return context.Fail(stores.status());
-  auto resolved = serving::ResolveVariants(*stores->registry, std::move(**specs),
-                                           args.GetBool("allow-unapproved"));
-  if (!resolved.ok()) return context.Fail(resolved.status());
-  serving::EndpointConfig config;
-  config.name = args.GetArg("NAME");
-  config.host = args.GetString("host");
-  config.port = static_cast<int>(args.GetInt64("port"));
-  config.variants = std::move(*resolved);
-  auto created = stores->endpoints->Create(std::move(config));
-  if (!created.ok()) return context.Fail(created.status());
-  context.PrintLine("created endpoint " + created->name + "; serve it with: raypipe serve " +
-                    created->name);
-  PrintEndpoint(context, *created, false);
+  serving::DeployRequest request;
+  request.endpoint = args.GetArg("NAME");
+  request.variants = std::move(**specs);
+  request.host = args.GetString("host");
+  request.port = static_cast<int>(args.GetInt64("port"));
+  request.allow_unapproved = args.GetBool("allow-unapproved");
+  auto deployed = serving::DeployEndpoint(*stores->registry, *stores->artifacts,
+                                          *stores->endpoints, std::move(request),
+                                          serving::DeployMode::kCreate);
+  if (!deployed.ok()) return context.Fail(deployed.status());
+  const serving::EndpointConfig& created = deployed->config;
+  context.PrintLine("created endpoint " + created.name + "; serve it with: raypipe serve " +
+                    created.name);
+  PrintEndpoint(context, created, false);
   return kExitSuccess;
 }
 
@@ -208,13 +200,9 @@ int RunUpdate(CommandContext& context, const ParsedArgs& args) {
   const std::string name = args.GetArg("NAME");
   auto current = stores->endpoints->Get(name);
   if (!current.ok()) return context.Fail(current.status());
-  std::vector<serving::VariantConfig> variants = current->variants;
-  if (specs->has_value()) {
-    auto resolved = serving::ResolveVariants(*stores->registry, std::move(**specs),
-                                             args.GetBool("allow-unapproved"));
-    if (!resolved.ok()) return context.Fail(resolved.status());
-    variants = std::move(*resolved);
-  }
+  // New specs (resolved and checked by DeployEndpoint) or the record's own variants.
+  std::vector<serving::VariantConfig> variants =
+      specs->has_value() ? std::move(**specs) : current->variants;
   for (const std::string& text : weights) {
     const size_t equals = text.find('=');
     std::optional<double> weight =
@@ -236,11 +224,33 @@ int RunUpdate(CommandContext& context, const ParsedArgs& args) {
   }
   std::optional<int> port;
   if (args.Has("port")) port = static_cast<int>(args.GetInt64("port"));
-  auto updated = stores->endpoints->Update(name, std::move(variants), port);
+  Result<serving::EndpointConfig> updated = *current;
+  bool changed = true;
+  if (specs->has_value()) {
+    serving::DeployRequest request;
+    request.endpoint = name;
+    request.variants = std::move(variants);
+    request.port = port;
+    request.allow_unapproved = args.GetBool("allow-unapproved");
+    auto deployed = serving::DeployEndpoint(*stores->registry, *stores->artifacts,
+                                            *stores->endpoints, std::move(request),
+                                            serving::DeployMode::kUpdate);
+    if (!deployed.ok()) return context.Fail(deployed.status());
+    updated = std::move(deployed->config);
+    changed = deployed->changed;
+  } else {
+    // Only weights or the port change: the versions are the record's, already checked.
+    updated = stores->endpoints->Update(name, std::move(variants), port);
+  }
   if (!updated.ok()) return context.Fail(updated.status());
-  context.PrintLine("updated endpoint " + name + " to revision " +
-                    std::to_string(updated->revision) +
-                    "; a running server swaps models without dropping requests");
+  if (changed) {
+    context.PrintLine("updated endpoint " + name + " to revision " +
+                      std::to_string(updated->revision) +
+                      "; a running server swaps models without dropping requests");
+  } else {
+    context.PrintLine("endpoint " + name + " already serves these versions (revision " +
+                      std::to_string(updated->revision) + " kept)");
+  }
   PrintEndpoint(context, *updated, false);
   return kExitSuccess;
 }
