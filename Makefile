@@ -24,6 +24,11 @@ test: unit-test asan-test fuzz-test
 unit-test: build
 	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure
 
+# The studio in Debian's chromium (part of unit-test and asan-test too, through ctest).
+.PHONY: browser-test
+browser-test: build
+	ctest --test-dir $(BUILD) -R studio_browser_test --output-on-failure
+
 asan-test: setup
 	@cmake -S . -B build-asan -G Ninja -DRAYPIPE_SANITIZE=ON -DRAYPIPE_BENCH=OFF > /dev/null
 	@cmake --build build-asan -j $(JOBS)
