@@ -388,6 +388,29 @@ Steps:
   EXPECT_EQ(Steps(failed.id)["PerItem[2]"].status, "Succeeded");
 }
 
+// A stop that arrives after StartExecution but before RunExecution claims the execution is
+// kept: the execution ends Stopped and its step never succeeds.
+TEST_F(EngineRunTest, StopBeforeTheRunStartsIsNotLost) {
+  StartRequest request;
+  request.definition_text = R"(
+Version: "2020-12-01"
+Steps:
+  - Name: Slow
+    Type: Test
+    Arguments: {SleepMs: 3000, Value: 1}
+)";
+  request.source_name = "pipeline.yaml";
+  request.pipeline_dir = dir_;
+  auto id = engine().StartExecution(request);
+  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_TRUE(engine().RequestStop(*id).ok());
+  auto done = engine().RunExecution(*id);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->status, "Stopped");
+  auto steps = Steps(*id);
+  EXPECT_FALSE(steps.count("Slow") && steps["Slow"].status == "Succeeded");
+}
+
 TEST_F(EngineRunTest, StopFromAnotherThreadStopsARunningCommand) {
   StartRequest request;
   request.definition_text = R"(

@@ -1,5 +1,6 @@
 #include "cli/featurestore_commands.h"
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "cli/command.h"
 #include "cli/context.h"
+#include "cli/executor_options.h"
 #include "core/time.h"
 #include "data/csv.h"
 #include "featurestore/feature_store.h"
@@ -117,6 +119,13 @@ int RunIngest(CommandContext& context, const ParsedArgs& args) {
   options.targets.offline = targets.find("offline") != std::string::npos;
   Result<std::unique_ptr<FeatureStore>> store = OpenStore(context);
   if (!store.ok()) return context.Fail(store.status());
+  compute::KernelRegistry kernels;
+  if (Status registered = featurestore::RegisterIngestKernels(kernels); !registered.ok()) {
+    return context.Fail(registered);
+  }
+  Result<std::unique_ptr<compute::Executor>> executor = OpenExecutorFor(context, kernels);
+  if (!executor.ok()) return context.Fail(executor.status());
+  options.executor = executor->get();
   Result<featurestore::IngestSummary> summary = featurestore::Ingest(**store, options);
   if (!summary.ok()) return context.Fail(summary.status());
   if (context.json()) {
@@ -237,6 +246,26 @@ int RunExport(CommandContext& context, const ParsedArgs& args) {
     context.out() << FormatJson({{"rows", table->num_rows()}, {"path", out}});
   } else {
     context.PrintLine("exported " + std::to_string(table->num_rows()) + " rows to " + out);
+  }
+  return kExitSuccess;
+}
+
+int RunCleanup(CommandContext& context, const ParsedArgs& args) {
+  Result<std::unique_ptr<FeatureStore>> store = OpenStore(context);
+  if (!store.ok()) return context.Fail(store.status());
+  featurestore::CleanupOptions options;
+  options.temp_min_age = std::chrono::seconds(args.GetInt64("temp-min-age"));
+  Result<featurestore::CleanupResult> cleaned =
+      (*store)->CleanupOfflineFiles(args.GetArg("GROUP"), options);
+  if (!cleaned.ok()) return context.Fail(cleaned.status());
+  if (context.json()) {
+    context.out() << FormatJson({{"removed_files", cleaned->removed_files},
+                                 {"removed_bytes", cleaned->removed_bytes},
+                                 {"removed", cleaned->removed}});
+  } else {
+    context.PrintLine("removed " + std::to_string(cleaned->removed_files) +
+                      " unregistered offline files (" + std::to_string(cleaned->removed_bytes) +
+                      " bytes)");
   }
   return kExitSuccess;
 }
@@ -367,6 +396,23 @@ Status RegisterFeatureStoreCommands(CommandRegistry& registry) {
     spec.examples = {"raypipe featurestore export houses --out houses.csv",
                      "raypipe featurestore export houses --out - --as-of 2026-11-26T00:00:00Z"};
     spec.handler = RunExport;
+    RETURN_IF_ERROR(registry.Add(std::move(spec)));
+  }
+  {
+    CommandSpec spec;
+    spec.path = "featurestore cleanup";
+    spec.summary = "Remove offline files that no catalog row references (left by a crash)";
+    spec.description =
+        "An ingestion killed between writing an offline file and committing it leaves a file "
+        "that is never read. This removes such files (the first ingestion into the group in a "
+        "process does too); registered files are never touched, and writers may run meanwhile.";
+    spec.args.push_back(GroupArg());
+    spec.flags.push_back(FlagSpec::Value("temp-min-age", FlagType::kInt64, "SECONDS",
+                                         "Keep temporary files younger than this")
+                             .Default("3600")
+                             .Min(0));
+    spec.examples = {"raypipe featurestore cleanup houses"};
+    spec.handler = RunCleanup;
     RETURN_IF_ERROR(registry.Add(std::move(spec)));
   }
   return Status::Ok();

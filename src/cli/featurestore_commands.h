@@ -8,6 +8,7 @@
 //       [--target-stores online,offline]
 //   raypipe featurestore get-record G ID | batch-get G ID... | delete-record G ID [--hard]
 //   raypipe featurestore export G --out FILE.csv [--as-of TIME]
+//   raypipe featurestore cleanup G [--temp-min-age SECONDS]
 //
 // `ingest` exits 1 when rows were rejected (they are listed in the rejects file) unless
 // --allow-rejects; the valid rows are stored either way.

@@ -18,6 +18,7 @@
 #include "cli/model_commands.h"
 #include "cli/pipeline_commands.h"
 #include "cli/registry.h"
+#include "cli/studio_commands.h"
 #include "cli/version.h"
 
 namespace {
@@ -33,6 +34,7 @@ raypipe::Status RegisterCommands(raypipe::cli::CommandRegistry& registry) {
   RETURN_IF_ERROR(raypipe::cli::RegisterMlCommands(registry));
   RETURN_IF_ERROR(raypipe::cli::RegisterPipelineCommands(registry));
   RETURN_IF_ERROR(raypipe::cli::RegisterExecutionCommands(registry));
+  RETURN_IF_ERROR(raypipe::cli::RegisterStudioCommands(registry));
   return raypipe::Status::Ok();
 }
 

@@ -6,6 +6,14 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/executor_options.h"
+#include "ml/kernels.h"
+#include "pipeline/steps/feature_store_ingest_step.h"
+#include "pipeline/steps/processing_step.h"
+#include "pipeline/steps/register_model_step.h"
+#include "pipeline/steps/training_step.h"
+#include "pipeline/steps/tuning_step.h"
+#include "serving/deploy_step.h"
 #include "core/env.h"
 #include "pipeline/dag.h"
 #include "pipeline/parameters.h"
@@ -203,14 +211,38 @@ int RunRun(CommandContext& context, const ParsedArgs& args) {
 
 }  // namespace
 
-Status RegisterPipelineStepRunners(pipeline::StepRunnerRegistry& /*runners*/) {
-  return Status::Ok();
+Status RegisterPipelineStepRunners(pipeline::StepRunnerRegistry& runners) {
+  RETURN_IF_ERROR(runners.Register(std::make_unique<pipeline::FeatureStoreIngestStepRunner>()));
+  RETURN_IF_ERROR(runners.Register(std::make_unique<pipeline::ProcessingStepRunner>()));
+  RETURN_IF_ERROR(runners.Register(std::make_unique<pipeline::TrainingStepRunner>()));
+  RETURN_IF_ERROR(runners.Register(std::make_unique<pipeline::TuningStepRunner>()));
+  RETURN_IF_ERROR(runners.Register(std::make_unique<pipeline::RegisterModelStepRunner>()));
+  return runners.Register(std::make_unique<serving::DeployStepRunner>());
 }
 
-Result<std::unique_ptr<EngineHost>> OpenPipelineHost(CommandContext& context, bool live) {
+namespace {
+
+// The kernels the step runners submit: ingestion actors, training workers, tuning trials.
+Status RegisterPipelineKernels(compute::KernelRegistry& kernels) {
+  RETURN_IF_ERROR(pipeline::RegisterFeatureStoreIngestStepKernels(kernels));
+  return ml::RegisterMlKernels(kernels);
+}
+
+}  // namespace
+
+pipeline::EngineHostOptions PipelineHostOptions(const CommandContext& context) {
   pipeline::EngineHostOptions options;
   options.home = context.options().home.string();
   options.register_runners = RegisterPipelineStepRunners;
+  options.register_kernels = RegisterPipelineKernels;
+  options.open_executor = [&context](const compute::KernelRegistry& kernels) {
+    return OpenExecutorFor(context, kernels);
+  };
+  return options;
+}
+
+Result<std::unique_ptr<EngineHost>> OpenPipelineHost(CommandContext& context, bool live) {
+  pipeline::EngineHostOptions options = PipelineHostOptions(context);
   if (live && !context.json()) {
     std::ostream* out = &context.out();
     options.on_event = [out](const pipeline::StepEvent& event) {

@@ -28,6 +28,11 @@ Status RegisterPipelineCommands(CommandRegistry& registry);
 // Modules that implement step types (Training, RegisterModel, ...) add theirs here.
 Status RegisterPipelineStepRunners(pipeline::StepRunnerRegistry& runners);
 
+// The engine host options of this build under --home: the step runners above, their kernels,
+// and the executor the global options ask for (--executor local|ray). `context` must outlive
+// the host opened with them.
+pipeline::EngineHostOptions PipelineHostOptions(const CommandContext& context);
+
 // Opens the engine under --home; with `live`, progress lines go to context.out() (table
 // output only).
 Result<std::unique_ptr<pipeline::EngineHost>> OpenPipelineHost(CommandContext& context,
