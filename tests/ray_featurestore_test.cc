@@ -26,6 +26,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/executor_options.h"
+#include "ray_test_cluster.h"
 #include "featurestore/feature_store.h"
 #include "featurestore/ingest.h"
 
@@ -54,20 +55,7 @@ constexpr const char* kDefinition = R"({
   "OfflineStoreConfig": {}
 })";
 
-std::string Shell(const std::string& command, int* exit_code) {
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    *exit_code = -1;
-    return output;
-  }
-  char buffer[4096];
-  size_t read = 0;
-  while ((read = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, read);
-  int status = pclose(pipe);
-  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return output;
-}
+using testing_support::Shell;
 
 // Rows with some ids twice (a later event time) and one bad row (rejected, line 5).
 std::string HousesCsv(int rows) {
@@ -119,29 +107,15 @@ class RayFeatureStoreTest : public ::testing::Test {
     char dir_template[] = "/tmp/rp-XXXXXX";  // short: Ray's socket paths are limited
     ASSERT_NE(mkdtemp(dir_template), nullptr);
     dir_ = new std::string(dir_template);
-    int exit_code = 0;
-    std::string output = Shell("timeout 120 " + std::string(RAYPIPE_SOURCE_DIR) +
-                                   "/scripts/ray-cluster start " + *dir_ +
-                                   " --num-cpus 2 --owner-pid " + std::to_string(getpid()),
-                               &exit_code);
-    ASSERT_EQ(exit_code, 0) << "ray-cluster start failed: " << output;
-    address_ = new std::string(output.substr(0, output.find('\n')));
+    std::string address;
+    ASSERT_TRUE(testing_support::StartTestRayCluster(*dir_, 2, &address)) << address;
+    address_ = new std::string(address);
   }
 
   static void TearDownTestSuite() {
     executor_.reset();
     if (dir_ == nullptr) return;
-    int exit_code = 0;
-    std::string output = Shell("timeout 60 " + std::string(RAYPIPE_SOURCE_DIR) +
-                                   "/scripts/ray-cluster stop " + *dir_ + " 2>&1",
-                               &exit_code);
-    EXPECT_EQ(exit_code, 0) << "ray-cluster stop failed: " << output;
-    if (exit_code == 0 && !::testing::UnitTest::GetInstance()->Failed()) {
-      std::error_code ignored;
-      fs::remove_all(*dir_, ignored);
-    } else {
-      fprintf(stderr, "Ray's logs are kept in %s\n", dir_->c_str());
-    }
+    testing_support::StopTestRayCluster(*dir_);
     delete dir_;
     dir_ = nullptr;
     delete address_;

@@ -1,0 +1,69 @@
+#pragma once
+
+// A Ray cluster of a test suite's own (tests/ray_*_test.cc): started with scripts/ray-cluster in
+// the suite's directory and stopped by that directory, never by a bare `ray stop` that could end
+// someone else's cluster.
+
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace raypipe::testing_support {
+
+// Runs `command` with /bin/sh; its standard output, and the exit code in *exit_code.
+inline std::string Shell(const std::string& command, int* exit_code) {
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    *exit_code = -1;
+    return output;
+  }
+  char buffer[4096];
+  size_t read = 0;
+  while ((read = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, read);
+  int status = pclose(pipe);
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return output;
+}
+
+// Starts a cluster with `num_cpus` CPUs in `dir` (keep it short: Ray's socket paths are
+// limited), owned by this process. True with its address in *address_or_error, else false with
+// the script's output there.
+inline bool StartTestRayCluster(const std::string& dir, int num_cpus,
+                                std::string* address_or_error) {
+  int exit_code = 0;
+  std::string output = Shell("timeout 120 " + std::string(RAYPIPE_SOURCE_DIR) +
+                                 "/scripts/ray-cluster start " + dir + " --num-cpus " +
+                                 std::to_string(num_cpus) + " --owner-pid " +
+                                 std::to_string(getpid()),
+                             &exit_code);
+  if (exit_code != 0) {
+    *address_or_error = "ray-cluster start failed: " + output;
+    return false;
+  }
+  *address_or_error = output.substr(0, output.find('\n'));
+  return true;
+}
+
+// Stops the cluster in `dir`; removes `dir` when that worked and no test failed, else keeps it
+// for Ray's logs and says where they are.
+inline void StopTestRayCluster(const std::string& dir) {
+  int exit_code = 0;
+  std::string output = Shell("timeout 60 " + std::string(RAYPIPE_SOURCE_DIR) +
+                                 "/scripts/ray-cluster stop " + dir + " 2>&1",
+                             &exit_code);
+  EXPECT_EQ(exit_code, 0) << "ray-cluster stop failed: " << output;
+  if (exit_code == 0 && !::testing::UnitTest::GetInstance()->Failed()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  } else {
+    fprintf(stderr, "Ray's logs are kept in %s\n", dir.c_str());
+  }
+}
+
+}  // namespace raypipe::testing_support
