@@ -59,22 +59,8 @@ class DeployStepTest : public ::testing::Test {
     artifacts_ = std::move(store::ArtifactStore::Open(artifact_options).value());
     registry_ = std::move(registry::ModelRegistry::Open(metadata_.get()).value());
     endpoints_ = std::move(EndpointStore::Open(metadata_.get()).value());
-    for (int version = 1; version <= 3; ++version) {
-      const std::filesystem::path bundle = home_ / ("bundle" + std::to_string(version));
-      ASSERT_TRUE(WriteTestBundle(bundle, 1000.0f * static_cast<float>(version)).ok());
-      auto artifact = artifacts_->PutFile(bundle.string());
-      ASSERT_TRUE(artifact.ok()) << artifact.status();
-      registry::RegisterRequest request;
-      request.group = "housing";
-      request.model_artifact = artifact->digest;
-      ASSERT_TRUE(registry_->RegisterVersion(request).ok());
-      if (version < 3) {
-        ASSERT_TRUE(registry_
-                        ->UpdateApprovalStatus("housing", version,
-                                               registry::ApprovalStatus::kApproved, "ok")
-                        .ok());
-      }
-    }
+    const Status registered = RegisterTestHousingVersions(home_, *artifacts_, *registry_);
+    ASSERT_TRUE(registered.ok()) << registered;
     definition_.name = "DeployModel";
     definition_.type = "Deploy";
   }

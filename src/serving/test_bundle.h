@@ -14,6 +14,8 @@
 #include "ml/booster.h"
 #include "ml/dmatrix.h"
 #include "ml/model_bundle.h"
+#include "registry/model_registry.h"
+#include "store/artifact_store.h"
 
 namespace raypipe::serving {
 
@@ -56,6 +58,29 @@ inline Status WriteTestBundle(const std::filesystem::path& dir, float offset) {
   RETURN_IF_ERROR(booster->SetParam("seed", "7"));
   for (int round = 0; round < 5; ++round) RETURN_IF_ERROR(booster->UpdateOneIter(round, *train));
   return ml::WriteModelBundle(dir, *booster, TestBundleFeatures(), "y", &scaler);
+}
+
+// Registers housing:1 (offset 1000, Approved), housing:2 (offset 2000, Approved) and housing:3
+// (offset 3000, PendingManualApproval), each a real bundle written under `dir` and committed to
+// `artifacts`.
+inline Status RegisterTestHousingVersions(const std::filesystem::path& dir,
+                                          store::ArtifactStore& artifacts,
+                                          registry::ModelRegistry& registry) {
+  for (int version = 1; version <= 3; ++version) {
+    const std::filesystem::path bundle = dir / ("bundle" + std::to_string(version));
+    RETURN_IF_ERROR(WriteTestBundle(bundle, 1000.0f * static_cast<float>(version)));
+    ASSIGN_OR_RETURN(auto artifact, artifacts.PutFile(bundle.string()));
+    registry::RegisterRequest request;
+    request.group = "housing";
+    request.model_artifact = artifact.digest;
+    RETURN_IF_ERROR(registry.RegisterVersion(request).status());
+    if (version < 3) {
+      RETURN_IF_ERROR(registry.UpdateApprovalStatus("housing", version,
+                                                    registry::ApprovalStatus::kApproved, "ok")
+                          .status());
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace raypipe::serving
