@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/iso_duration.h"
+#include "pipeline/cache_lifetime.h"
 #include "pipeline/source_document.h"
 
 namespace raypipe::pipeline {
@@ -263,7 +263,7 @@ class DefinitionParser {
     }
     if (std::optional<std::string> text = String(scope, value, "ExpireAfter", false)) {
       out->expire_after_text = *text;
-      Result<std::chrono::seconds> duration = ParseIsoDuration(*text);
+      Result<std::chrono::seconds> duration = ParseCacheLifetime(*text);
       if (duration.ok()) out->expire_after = *duration;
     }
   }

@@ -11,7 +11,7 @@
 
 #include "pipeline/dag.h"
 #include "pipeline/expression.h"
-#include "pipeline/iso_duration.h"
+#include "pipeline/cache_lifetime.h"
 
 namespace raypipe::pipeline {
 namespace {
@@ -281,7 +281,7 @@ class Validator {
   void CheckCacheConfig(const StepDefinition& step, const StepTypeSpec* spec) {
     const CacheConfig& cache = step.cache_config;
     if (cache.expire_after_text.has_value()) {
-      Result<std::chrono::seconds> duration = ParseIsoDuration(*cache.expire_after_text);
+      Result<std::chrono::seconds> duration = ParseCacheLifetime(*cache.expire_after_text);
       if (!duration.ok()) {
         Report(step, FieldPath("CacheConfig").Key("ExpireAfter"),
                std::string(duration.status().message()));
