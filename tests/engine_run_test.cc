@@ -1,6 +1,8 @@
 // The pipeline engine end to end in-process: scheduling, conditions, Fail, Command steps,
 // ForEach, retries, caching, resume, selective execution, stop and lineage.
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -191,6 +193,34 @@ Steps:
   EXPECT_THAT(done.failure_reason, HasSubstr("it broke"));
   auto steps = Steps(done.id);
   EXPECT_EQ(steps.count("After"), 0u);
+}
+
+TEST_F(EngineRunTest, CommandsStartWithDefaultSignalHandling) {
+  // raypipe may ignore SIGPIPE (distributed training does) or block signals on the thread that
+  // forks; the command must not inherit either: `kill -PIPE $$` must end it.
+  struct sigaction ignore {}, previous{};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGPIPE, &ignore, &previous), 0);
+  sigset_t term, previous_mask;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &term, &previous_mask), 0);
+  ExecutionRecord done = Run(R"(
+Version: "2020-12-01"
+Steps:
+  - Name: Pipe
+    Type: Command
+    Arguments: {Command: ["sh", "-c", "kill -PIPE $$; echo survived SIGPIPE >&2; exit 4"]}
+  - Name: Term
+    Type: Command
+    Arguments: {Command: ["sh", "-c", "kill -TERM $$; echo survived SIGTERM >&2; exit 4"]}
+)");
+  pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
+  sigaction(SIGPIPE, &previous, nullptr);
+  EXPECT_EQ(done.status, "Failed");
+  auto steps = Steps(done.id);
+  EXPECT_THAT(steps["Pipe"].failure_reason, HasSubstr("killed by signal 13"));
+  EXPECT_THAT(steps["Term"].failure_reason, HasSubstr("killed by signal 15"));
 }
 
 TEST_F(EngineRunTest, ConditionRunsOnlyTheBranchTakenAndFailEndsTheExecution) {

@@ -283,6 +283,13 @@ Result<StepOutcome> CommandStepRunner::Run(StepContext& context) {
   if (pid == 0) {
     // Child: only async-signal-safe calls from here on.
     setpgid(0, 0);
+    // The command starts with default signal handling whatever raypipe set for itself: a
+    // disposition of "ignore" survives execve (TrainDistributed ignores SIGPIPE), and so does
+    // the forking thread's signal mask.
+    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) signal(sig, SIG_DFL);
+    sigset_t no_signals;
+    sigemptyset(&no_signals);
+    sigprocmask(SIG_SETMASK, &no_signals, nullptr);
     int null_fd = open("/dev/null", O_RDONLY);
     if (null_fd >= 0) dup2(null_fd, 0);
     dup2(out_pipe.second.get(), 1);
