@@ -50,6 +50,24 @@ inline bool StartTestRayCluster(const std::string& dir, int num_cpus,
   return true;
 }
 
+// Adds a node with `num_cpus` CPUs on this machine to the cluster started in `dir` (its own
+// temp dir `dir`/nK, ports and resources): placement groups then have two nodes to spread
+// over. True with the node's temp dir in *node_dir_or_error, else false with the script's
+// output there (the script's messages go to stderr). StopTestRayCluster stops it with the rest.
+inline bool AddTestRayNode(const std::string& dir, int num_cpus, std::string* node_dir_or_error) {
+  int exit_code = 0;
+  std::string output = Shell("timeout 120 " + std::string(RAYPIPE_SOURCE_DIR) +
+                                 "/scripts/ray-cluster add-node " + dir + " --num-cpus " +
+                                 std::to_string(num_cpus),
+                             &exit_code);
+  if (exit_code != 0) {
+    *node_dir_or_error = "ray-cluster add-node failed: " + output;
+    return false;
+  }
+  *node_dir_or_error = output.substr(0, output.find('\n'));
+  return !node_dir_or_error->empty();
+}
+
 // Stops the cluster in `dir`; removes `dir` when that worked and no test failed, else keeps it
 // for Ray's logs and says where they are.
 inline void StopTestRayCluster(const std::string& dir) {

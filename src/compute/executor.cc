@@ -4,6 +4,7 @@ namespace raypipe::compute {
 namespace {
 
 constexpr int kMaxRetries = 1000;
+constexpr size_t kMaxBundles = 1000;
 
 Status CheckCount(int count, std::string_view field, std::string_view what) {
   if (count < 0 || count > kMaxRetries) {
@@ -23,6 +24,34 @@ Status CheckTimeout(const Timeout& timeout) {
 }
 
 }  // namespace
+
+std::string_view PlacementStrategyName(PlacementStrategy strategy) {
+  switch (strategy) {
+    case PlacementStrategy::kPack:
+      return "PACK";
+    case PlacementStrategy::kSpread:
+      return "SPREAD";
+    case PlacementStrategy::kStrictSpread:
+      return "STRICT_SPREAD";
+  }
+  return "?";
+}
+
+std::string PlacementGroup::ToString() const {
+  return state_ ? state_->ToString() : std::string("invalid placement group");
+}
+
+std::string PlacementGroupState::ToString() const {
+  const PlacementGroupOptions& options = options_;
+  std::string text = "placement group '" + options.name + "' (" +
+                     std::string(PlacementStrategyName(options.strategy)) + ", " +
+                     std::to_string(options.bundles.size()) + " bundle" +
+                     (options.bundles.size() == 1 ? "" : "s") + ":";
+  for (size_t bundle_idx = 0; bundle_idx < options.bundles.size(); ++bundle_idx) {
+    text += (bundle_idx == 0 ? " " : ", ") + options.bundles[bundle_idx].ToString();
+  }
+  return text + ")";
+}
 
 std::string ObjectRef::ToString() const {
   if (!state_) return "invalid ref";
@@ -51,6 +80,15 @@ Status Executor::CheckActor(const ActorHandle& actor) const {
   if (!actor.valid()) return InvalidArgumentError("invalid ActorHandle");
   if (actor.state()->owner() != this) {
     return InvalidArgumentError("actor '" + actor.name() + "' belongs to another executor");
+  }
+  return Status::Ok();
+}
+
+Status Executor::CheckGroup(const PlacementGroup& group, std::string_view what) const {
+  if (!group.valid()) return InvalidArgumentError(std::string(what) + ": invalid PlacementGroup");
+  if (group.state()->owner() != this) {
+    return InvalidArgumentError(std::string(what) + ": " + group.ToString() +
+                                " belongs to another executor");
   }
   return Status::Ok();
 }
@@ -101,6 +139,21 @@ Result<ActorHandle> Executor::CreateActor(std::string_view actor_class, std::vec
   RETURN_IF_ERROR(ValidateRequest(options.resources, what));
   RETURN_IF_ERROR(CheckFits(options.resources, Capacity(), what));
   RETURN_IF_ERROR(CheckCount(options.max_restarts, "max_restarts", what));
+  if (options.placement_group.valid()) {
+    RETURN_IF_ERROR(CheckGroup(options.placement_group, what));
+    const PlacementGroupOptions& group = options.placement_group.state()->options();
+    if (options.bundle_index < 0 ||
+        static_cast<size_t>(options.bundle_index) >= group.bundles.size()) {
+      return InvalidArgumentError(what + ": bundle_index " + std::to_string(options.bundle_index) +
+                                  " is not a bundle of " + options.placement_group.ToString());
+    }
+    const Resources& bundle = group.bundles[static_cast<size_t>(options.bundle_index)];
+    if (!ResourceUnits::From(options.resources).FitsIn(ResourceUnits::From(bundle))) {
+      return InvalidArgumentError(what + " asks for " + options.resources.ToString() +
+                                  ", more than bundle " + std::to_string(options.bundle_index) +
+                                  " of " + options.placement_group.ToString() + " holds");
+    }
+  }
   RETURN_IF_ERROR(CheckArgs(args, what));
   return DoCreateActor(actor_class, std::move(args), std::move(options));
 }
@@ -118,6 +171,39 @@ Result<ObjectRef> Executor::CallActor(const ActorHandle& actor, std::string_view
 Status Executor::KillActor(const ActorHandle& actor, bool no_restart) {
   RETURN_IF_ERROR(CheckActor(actor));
   return DoKillActor(actor, no_restart);
+}
+
+Result<PlacementGroup> Executor::CreatePlacementGroup(PlacementGroupOptions options) {
+  uint64_t id = next_group_id_.fetch_add(1, std::memory_order_relaxed);
+  if (options.name.empty()) options.name = "group#" + std::to_string(id);
+  std::string what = "placement group '" + options.name + "'";
+  if (options.bundles.empty() || options.bundles.size() > kMaxBundles) {
+    return InvalidArgumentError(what + " must have 1.." + std::to_string(kMaxBundles) +
+                                " bundles, got " + std::to_string(options.bundles.size()));
+  }
+  Resources total{0, 0};
+  for (size_t bundle_idx = 0; bundle_idx < options.bundles.size(); ++bundle_idx) {
+    std::string bundle = what + " bundle " + std::to_string(bundle_idx);
+    RETURN_IF_ERROR(ValidateRequest(options.bundles[bundle_idx], bundle));
+    RETURN_IF_ERROR(CheckFits(options.bundles[bundle_idx], Capacity(), bundle));
+    total.cpus += options.bundles[bundle_idx].cpus;
+    total.memory_bytes += options.bundles[bundle_idx].memory_bytes;
+  }
+  RETURN_IF_ERROR(CheckFits(total, Capacity(),
+                            what + " (" + std::to_string(options.bundles.size()) +
+                                " bundles reserved at once)"));
+  return DoCreatePlacementGroup(id, std::move(options));
+}
+
+Status Executor::WaitPlacementGroup(const PlacementGroup& group, Timeout timeout) {
+  RETURN_IF_ERROR(CheckGroup(group, "WaitPlacementGroup"));
+  RETURN_IF_ERROR(CheckTimeout(timeout));
+  return DoWaitPlacementGroup(group, timeout);
+}
+
+Status Executor::RemovePlacementGroup(const PlacementGroup& group) {
+  RETURN_IF_ERROR(CheckGroup(group, "RemovePlacementGroup"));
+  return DoRemovePlacementGroup(group);
 }
 
 }  // namespace raypipe::compute

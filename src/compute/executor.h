@@ -12,6 +12,7 @@
 // The public methods validate what any backend would refuse (resources, counts, refs that
 // belong to another executor) and then call the backend's protected Do* method.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -114,6 +115,70 @@ class ActorHandle {
   std::shared_ptr<ActorHandleState> state_;
 };
 
+// How a placement group spreads its bundles over the cluster's nodes (Ray's strategies).
+enum class PlacementStrategy {
+  kPack,          // as few nodes as possible (best effort)
+  kSpread,        // each bundle on another node where possible (best effort)
+  kStrictSpread,  // each bundle on another node, or the group is never placed
+};
+
+// "PACK", "SPREAD", "STRICT_SPREAD".
+std::string_view PlacementStrategyName(PlacementStrategy strategy);
+
+struct PlacementGroupOptions {
+  // What each bundle reserves. Required: 1..1000 bundles, each a valid request.
+  std::vector<Resources> bundles;
+  PlacementStrategy strategy = PlacementStrategy::kPack;
+  // The group's name in messages; default "group#<id>".
+  std::string name;
+};
+
+// Backend state behind a PlacementGroup. Backends subclass it; their destructor removes the
+// group.
+class PlacementGroupState {
+ public:
+  PlacementGroupState(uint64_t id, const Executor* owner, PlacementGroupOptions options)
+      : id_(id), owner_(owner), options_(std::move(options)) {}
+  virtual ~PlacementGroupState() = default;
+  PlacementGroupState(const PlacementGroupState&) = delete;
+  PlacementGroupState& operator=(const PlacementGroupState&) = delete;
+
+  uint64_t id() const { return id_; }
+  const Executor* owner() const { return owner_; }
+  // The options as given, with the name set.
+  const PlacementGroupOptions& options() const { return options_; }
+  // "placement group 'train' (SPREAD, 2 bundles: 1 CPU, 1 CPU)".
+  std::string ToString() const;
+
+ private:
+  uint64_t id_;
+  const Executor* owner_;
+  PlacementGroupOptions options_;
+};
+
+// A gang of resource bundles reserved all at once (Ray's placement group): the group is placed
+// when every bundle fits, never in part, so W actors that must all run together (the ranks of
+// one training) either all get their resources or none holds any while waiting. Copies share
+// the group; when the last copy is gone the group is removed (see RemovePlacementGroup).
+class PlacementGroup {
+ public:
+  PlacementGroup() = default;
+  explicit PlacementGroup(std::shared_ptr<PlacementGroupState> state) : state_(std::move(state)) {}
+
+  bool valid() const { return state_ != nullptr; }
+  uint64_t id() const { return state_ ? state_->id() : 0; }
+  std::string name() const { return state_ ? state_->options().name : std::string(); }
+  size_t num_bundles() const { return state_ ? state_->options().bundles.size() : 0; }
+  // "placement group 'train' (SPREAD, 2 bundles: 1 CPU, 1 CPU)", or "invalid placement group".
+  std::string ToString() const;
+
+  // For backends.
+  PlacementGroupState* state() const { return state_.get(); }
+
+ private:
+  std::shared_ptr<PlacementGroupState> state_;
+};
+
 // A task or call argument: a Value, or an ObjectRef whose value the executor waits for.
 class Arg {
  public:
@@ -147,6 +212,11 @@ struct ActorOptions {
   // How many times the actor is re-created after a crash (an exception escaping a method), a
   // transient creation failure, or KillActor(..., /*no_restart=*/false); 0..1000. Default 0.
   int max_restarts = 0;
+  // When valid: the actor runs in bundle `bundle_index` of this placement group (of the same
+  // executor) and takes its resources from that bundle's reservation, so they must fit the
+  // bundle. It starts once the group is placed and dies when the group is removed.
+  PlacementGroup placement_group{};
+  int bundle_index = 0;
 };
 
 struct CallOptions {
@@ -208,6 +278,18 @@ class Executor {
   // and the queued calls run on the new instance. A no-op for a dead actor.
   Status KillActor(const ActorHandle& actor, bool no_restart);
 
+  // Reserves the bundles of `options` all at once (gang scheduling): the group is placed once
+  // every bundle fits, never in part. Returns at once. InvalidArgument for bad options and for
+  // a group that can never be placed here (naming the bundle or the sum that does not fit).
+  Result<PlacementGroup> CreatePlacementGroup(PlacementGroupOptions options);
+
+  // OK once the group is placed; DeadlineExceeded, naming the group and what it asks, when
+  // `timeout` passes first; FailedPrecondition for a removed group.
+  Status WaitPlacementGroup(const PlacementGroup& group, Timeout timeout = std::nullopt);
+
+  // Releases the group's reservation and kills the actors placed in it. Idempotent.
+  Status RemovePlacementGroup(const PlacementGroup& group);
+
   // Everything this executor can grant at once.
   virtual Resources Capacity() const = 0;
 
@@ -227,11 +309,20 @@ class Executor {
   virtual Result<ObjectRef> DoCallActor(const ActorHandle& actor, std::string_view method,
                                         std::vector<Arg> args, CallOptions options) = 0;
   virtual Status DoKillActor(const ActorHandle& actor, bool no_restart) = 0;
+  // `options` are valid (1..1000 valid bundles, each and their sum within Capacity()) and
+  // named; `id` is the group's id.
+  virtual Result<PlacementGroup> DoCreatePlacementGroup(uint64_t id,
+                                                        PlacementGroupOptions options) = 0;
+  virtual Status DoWaitPlacementGroup(const PlacementGroup& group, Timeout timeout) = 0;
+  virtual Status DoRemovePlacementGroup(const PlacementGroup& group) = 0;
 
  private:
   Status CheckRef(const ObjectRef& ref, std::string_view what) const;
   Status CheckArgs(const std::vector<Arg>& args, std::string_view what) const;
   Status CheckActor(const ActorHandle& actor) const;
+  Status CheckGroup(const PlacementGroup& group, std::string_view what) const;
+
+  std::atomic<uint64_t> next_group_id_{1};
 };
 
 }  // namespace raypipe::compute

@@ -14,11 +14,61 @@ namespace {
 
 using internal::LocalActor;
 using internal::LocalActorHandle;
+using internal::LocalGroup;
 using internal::LocalObject;
 using internal::ObjectOf;
 using internal::Work;
 
 constexpr int kMaxThreads = 1024;
+
+// A placement group of the LocalExecutor: its reservation in the scheduler and the actors
+// placed in it (killed when it is removed). Removed when the last handle goes.
+class LocalGroupState final : public PlacementGroupState {
+ public:
+  LocalGroupState(uint64_t id, const Executor* owner, PlacementGroupOptions options,
+                  std::weak_ptr<internal::LocalScheduler> scheduler,
+                  std::shared_ptr<LocalGroup> group)
+      : PlacementGroupState(id, owner, std::move(options)),
+        scheduler_(std::move(scheduler)),
+        group_(std::move(group)) {}
+  ~LocalGroupState() override { Remove(); }
+
+  const std::shared_ptr<LocalGroup>& group() const { return group_; }
+
+  // Records an actor placed in the group; false when the group is already removed.
+  bool AddActor(const std::shared_ptr<LocalActor>& actor) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (removed_) return false;
+    actors_.push_back(actor);
+    return true;
+  }
+
+  void Remove() {
+    std::vector<std::weak_ptr<LocalActor>> actors;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (removed_) return;
+      removed_ = true;
+      actors.swap(actors_);
+    }
+    // Once the executor is gone, its shutdown has killed every actor already.
+    std::shared_ptr<internal::LocalScheduler> scheduler = scheduler_.lock();
+    if (scheduler == nullptr) return;
+    scheduler->RemoveGroup(*group_);
+    for (const std::weak_ptr<LocalActor>& weak : actors) {
+      if (std::shared_ptr<LocalActor> actor = weak.lock()) {
+        actor->Kill("its " + ToString() + " was removed", /*allow_restart=*/false);
+      }
+    }
+  }
+
+ private:
+  const std::weak_ptr<internal::LocalScheduler> scheduler_;
+  const std::shared_ptr<LocalGroup> group_;
+  std::mutex mu_;  // guards removed_ and actors_
+  bool removed_ = false;
+  std::vector<std::weak_ptr<LocalActor>> actors_;
+};
 
 Resources MachineCapacity() {
   Resources capacity;
@@ -129,8 +179,19 @@ Result<ActorHandle> LocalExecutor::DoCreateActor(std::string_view actor_class,
   std::string name = options.name.empty() ? std::string(actor_class) + "#" + std::to_string(id)
                                           : options.name;
   RETURN_IF_ERROR(scheduler_->gate().CheckArgs(args, "actor '" + name + "'"));
+  PlacementGroup group = std::move(options.placement_group);
+  options.placement_group = PlacementGroup();  // the actor must not keep its group alive
+  int bundle = options.bundle_index;
   auto actor = std::make_shared<LocalActor>(scheduler_.get(), id, name, std::string(actor_class),
                                             factory, std::move(args), std::move(options));
+  if (group.valid()) {
+    auto& group_state = static_cast<LocalGroupState&>(*group.state());
+    if (!group_state.AddActor(actor)) {
+      return FailedPreconditionError("actor '" + name + "': " + group.ToString() +
+                                     " was removed");
+    }
+    actor->PlaceIn(group_state.group(), bundle);
+  }
   scheduler_->AddActor(actor);
   actor->Start();
   return ActorHandle(std::make_shared<LocalActorHandle>(this, std::move(actor)));
@@ -159,6 +220,41 @@ Status LocalExecutor::DoKillActor(const ActorHandle& handle, bool no_restart) {
   const std::shared_ptr<LocalActor>& actor =
       static_cast<const LocalActorHandle&>(*handle.state()).actor();
   actor->Kill(no_restart ? "killed" : "killed (restart requested)", !no_restart);
+  return Status::Ok();
+}
+
+Result<PlacementGroup> LocalExecutor::DoCreatePlacementGroup(uint64_t id,
+                                                             PlacementGroupOptions options) {
+  if (options.strategy == PlacementStrategy::kStrictSpread && options.bundles.size() > 1) {
+    return InvalidArgumentError(
+        "placement group '" + options.name + "' can never be placed: STRICT_SPREAD needs a node "
+        "for each of its " + std::to_string(options.bundles.size()) +
+        " bundles, and the LocalExecutor is one node");
+  }
+  std::vector<ResourceUnits> bundles;
+  for (const Resources& bundle : options.bundles) bundles.push_back(ResourceUnits::From(bundle));
+  auto group = std::make_shared<LocalGroup>(std::move(bundles));
+  auto state = std::make_shared<LocalGroupState>(id, this, std::move(options), scheduler_, group);
+  scheduler_->RequestGroup(group);
+  return PlacementGroup(std::move(state));
+}
+
+Status LocalExecutor::DoWaitPlacementGroup(const PlacementGroup& group, Timeout timeout) {
+  const auto& state = static_cast<const LocalGroupState&>(*group.state());
+  LocalGroup::State placed = scheduler_->WaitGroup(*state.group(), timeout);
+  if (placed == LocalGroup::State::kPlaced) return Status::Ok();
+  if (placed == LocalGroup::State::kPending && timeout.has_value()) {
+    return DeadlineExceededError(
+        group.ToString() + " is not placed after " +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(*timeout).count()) +
+        " ms: its bundles do not fit what is free now (" + Available().ToString() + " of " +
+        Capacity().ToString() + ")");
+  }
+  return FailedPreconditionError(group.ToString() + " was removed (or the executor stopped)");
+}
+
+Status LocalExecutor::DoRemovePlacementGroup(const PlacementGroup& group) {
+  static_cast<LocalGroupState&>(*group.state()).Remove();
   return Status::Ok();
 }
 

@@ -42,6 +42,11 @@ struct LocalExecutorOptions {
   const CodecRegistry* codecs = nullptr;
 };
 
+// Placement groups: the machine is one node. A group reserves the sum of its bundles from the
+// free resources at once (never part of it); PACK and SPREAD place it here, STRICT_SPREAD with
+// more than one bundle is refused (it needs a node per bundle). Actors in a bundle take their
+// resources from it; removing the group (or dropping its last handle) kills them.
+//
 // Thread-safe. Destruction cancels what has not finished (queued tasks never run; running
 // kernels see cancelled(); actors are killed) and joins every thread; results already
 // delivered stay readable through the refs held.
@@ -71,6 +76,10 @@ class LocalExecutor final : public Executor {
   Result<ObjectRef> DoCallActor(const ActorHandle& actor, std::string_view method,
                                 std::vector<Arg> args, CallOptions options) override;
   Status DoKillActor(const ActorHandle& actor, bool no_restart) override;
+  Result<PlacementGroup> DoCreatePlacementGroup(uint64_t id,
+                                                PlacementGroupOptions options) override;
+  Status DoWaitPlacementGroup(const PlacementGroup& group, Timeout timeout) override;
+  Status DoRemovePlacementGroup(const PlacementGroup& group) override;
 
  private:
   LocalExecutor() = default;

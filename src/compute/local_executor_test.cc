@@ -1,4 +1,5 @@
-// Tasks on the LocalExecutor: hand-over, refs, errors, retries, cancellation, resources.
+// Tasks on the LocalExecutor: hand-over, refs, errors, retries, cancellation, resources,
+// placement groups.
 
 #include "compute/local_executor.h"
 
@@ -35,8 +36,42 @@ Result<Value> Add(TaskContext&, std::span<const Value> args) {
   return Value::Of<int64_t>(*a + *b);
 }
 
+// An actor whose Ping answers 1 once it is up.
+class PingActor : public MethodActor {
+ public:
+  PingActor() {
+    AddMethod("Ping", [](TaskContext&, Args) -> Result<Value> { return Value::Of<int64_t>(1); });
+  }
+};
+
 class LocalExecutorTest : public ::testing::Test {
  protected:
+  void AddPingActor() {
+    ASSERT_TRUE(kernels_
+                    .RegisterActor("ping",
+                                   [](TaskContext&, Args) -> Result<std::unique_ptr<ActorInstance>> {
+                                     return std::unique_ptr<ActorInstance>(
+                                         std::make_unique<PingActor>());
+                                   })
+                    .ok());
+  }
+
+  static PlacementGroupOptions Gang(std::vector<Resources> bundles, PlacementStrategy strategy,
+                                    std::string name) {
+    PlacementGroupOptions options;
+    options.bundles = std::move(bundles);
+    options.strategy = strategy;
+    options.name = std::move(name);
+    return options;
+  }
+
+  static ActorOptions InBundle(const PlacementGroup& group, int bundle, double cpus) {
+    ActorOptions options = testing::ActorOpts(Resources{cpus, 0});
+    options.placement_group = group;
+    options.bundle_index = bundle;
+    return options;
+  }
+
   void AddTask(std::string name, TaskKernel kernel) {
     ASSERT_TRUE(kernels_.RegisterTask(std::move(name), std::move(kernel)).ok());
   }
@@ -526,6 +561,114 @@ TEST_F(LocalExecutorTest, CodecCheckCatchesWhatRayCouldNotMove) {
   ASSERT_TRUE(copy.ok());
   EXPECT_EQ(**copy->Get<std::string>(), "bytes");
   EXPECT_NE(copy->address(), original.address());
+}
+
+TEST_F(LocalExecutorTest, PlacementGroupIsPlacedWholeOrNotAtAll) {
+  AddPingActor();
+  auto executor = Open(2);
+  // An actor outside any group holds one of the two CPUs.
+  Result<ActorHandle> outside = executor->CreateActor("ping", {}, testing::ActorOpts({1, 0}));
+  ASSERT_TRUE(outside.ok()) << outside.status();
+  ASSERT_TRUE(executor->Get(*executor->CallActor(*outside, "Ping", {}), kLong).ok());
+
+  Result<PlacementGroup> group = executor->CreatePlacementGroup(
+      Gang({Resources{1, 0}, Resources{1, 0}}, PlacementStrategy::kSpread, "gang"));
+  ASSERT_TRUE(group.ok()) << group.status();
+  Status waited = executor->WaitPlacementGroup(*group, 50ms);
+  EXPECT_EQ(waited.code(), StatusCode::kDeadlineExceeded) << waited;
+  EXPECT_THAT(Message(waited), HasSubstr("placement group 'gang' (SPREAD, 2 bundles: 1 CPU, 1 CPU)"));
+  // Never half placed: the free CPU stays free while the group waits.
+  EXPECT_EQ(executor->Available().cpus, 1);
+
+  ASSERT_TRUE(executor->KillActor(*outside, /*no_restart=*/true).ok());
+  ASSERT_TRUE(executor->WaitPlacementGroup(*group, kLong).ok());
+  EXPECT_EQ(executor->Available().cpus, 0);
+
+  // Actors in the bundles take their CPUs from the reservation, not from the free pool.
+  Result<ActorHandle> first = executor->CreateActor("ping", {}, InBundle(*group, 0, 1));
+  Result<ActorHandle> second = executor->CreateActor("ping", {}, InBundle(*group, 1, 0.5));
+  Result<ActorHandle> third = executor->CreateActor("ping", {}, InBundle(*group, 1, 0.5));
+  ASSERT_TRUE(first.ok() && second.ok() && third.ok());
+  for (const ActorHandle& actor : {*first, *second, *third}) {
+    Result<ObjectRef> ping = executor->CallActor(actor, "Ping", {});
+    ASSERT_TRUE(ping.ok());
+    EXPECT_TRUE(executor->Get(*ping, kLong).ok());
+  }
+  EXPECT_EQ(executor->Available().cpus, 0);
+  // Bundle 0 is full: another actor in it waits for room there.
+  Result<ActorHandle> waiting = executor->CreateActor("ping", {}, InBundle(*group, 0, 1));
+  ASSERT_TRUE(waiting.ok());
+  Result<ObjectRef> waiting_ping = executor->CallActor(*waiting, "Ping", {});
+  ASSERT_TRUE(waiting_ping.ok());
+  EXPECT_TRUE(executor->Wait({*waiting_ping}, 1, 50ms)->empty());
+
+  // Removing the group frees its CPUs and kills its actors, the waiting one included.
+  ASSERT_TRUE(executor->RemovePlacementGroup(*group).ok());
+  EXPECT_TRUE(executor->RemovePlacementGroup(*group).ok());  // idempotent
+  EXPECT_EQ(executor->Available().cpus, 2);
+  Result<Value> dead = executor->Get(*waiting_ping, kLong);
+  EXPECT_EQ(dead.status().code(), StatusCode::kUnavailable) << dead.status();
+  EXPECT_THAT(Message(dead.status()), HasSubstr("placement group 'gang'"));
+  Result<ObjectRef> late = executor->CallActor(*first, "Ping", {});
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(executor->Get(*late, kLong).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(executor->WaitPlacementGroup(*group, kLong).code(), StatusCode::kFailedPrecondition);
+  Result<ActorHandle> after = executor->CreateActor("ping", {}, InBundle(*group, 0, 1));
+  EXPECT_EQ(after.status().code(), StatusCode::kFailedPrecondition);
+
+  // Dropping the last handle removes a group too.
+  {
+    Result<PlacementGroup> dropped = executor->CreatePlacementGroup(
+        Gang({Resources{1.5, 0}}, PlacementStrategy::kPack, ""));
+    ASSERT_TRUE(dropped.ok());
+    EXPECT_THAT(dropped->name(), HasSubstr("group#"));
+    ASSERT_TRUE(executor->WaitPlacementGroup(*dropped, kLong).ok());
+    EXPECT_EQ(executor->Available().cpus, 0.5);
+  }
+  EXPECT_EQ(executor->Available().cpus, 2);
+}
+
+TEST_F(LocalExecutorTest, PlacementGroupsThatCanNeverFitAreRefused) {
+  AddPingActor();
+  auto executor = Open(2);
+  Result<PlacementGroup> strict = executor->CreatePlacementGroup(
+      Gang({Resources{1, 0}, Resources{1, 0}}, PlacementStrategy::kStrictSpread, "ranks"));
+  EXPECT_EQ(strict.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(Message(strict.status()), HasSubstr("STRICT_SPREAD needs a node for each of its 2"));
+  EXPECT_TRUE(executor
+                  ->CreatePlacementGroup(
+                      Gang({Resources{1, 0}}, PlacementStrategy::kStrictSpread, "one"))
+                  .ok());
+
+  Result<PlacementGroup> too_big = executor->CreatePlacementGroup(
+      Gang({Resources{1, 0}, Resources{1, 0}, Resources{0.5, 0}}, PlacementStrategy::kPack, "big"));
+  EXPECT_EQ(too_big.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(Message(too_big.status()), HasSubstr("'big' (3 bundles reserved at once) asks for"));
+  Result<PlacementGroup> huge_bundle = executor->CreatePlacementGroup(
+      Gang({Resources{3, 0}}, PlacementStrategy::kPack, "huge"));
+  EXPECT_THAT(Message(huge_bundle.status()), HasSubstr("'huge' bundle 0 asks for 3 CPUs"));
+  EXPECT_EQ(executor->CreatePlacementGroup(Gang({}, PlacementStrategy::kPack, "none"))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(executor->CreatePlacementGroup(Gang({Resources{0, 0}}, PlacementStrategy::kPack, "z"))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+
+  Result<PlacementGroup> group = executor->CreatePlacementGroup(
+      Gang({Resources{1, 0}}, PlacementStrategy::kPack, "small"));
+  ASSERT_TRUE(group.ok());
+  Result<ActorHandle> oversize = executor->CreateActor("ping", {}, InBundle(*group, 0, 1.5));
+  EXPECT_EQ(oversize.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(Message(oversize.status()), HasSubstr("more than bundle 0 of placement group 'small'"));
+  Result<ActorHandle> no_bundle = executor->CreateActor("ping", {}, InBundle(*group, 1, 1));
+  EXPECT_THAT(Message(no_bundle.status()), HasSubstr("bundle_index 1 is not a bundle of"));
+
+  auto other = Open(2);
+  Result<ActorHandle> foreign = other->CreateActor("ping", {}, InBundle(*group, 0, 1));
+  EXPECT_THAT(Message(foreign.status()), HasSubstr("belongs to another executor"));
+  EXPECT_EQ(other->WaitPlacementGroup(*group, kLong).code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "ml/distributed.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <csignal>
@@ -10,6 +12,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <xgboost/c_api.h>
@@ -37,6 +40,7 @@ struct WorkerJob {
   std::string initial_model;  // UBJSON, or empty
   std::filesystem::path checkpoint_dir;  // rank 0 writes here when checkpointing
   int fail_at_round = -1;
+  int round_delay_ms = 0;  // testing: a pause after each round
 };
 
 // ---- What a worker in another process receives and returns (the Ray executor serializes) ----
@@ -218,7 +222,22 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view b
   return Status::Ok();
 }
 
+// Writes `worker-<rank>.json` (see distributed.h) into the checkpoint directory.
+void ReportWorker(const WorkerJob& job) {
+  if (job.checkpoint_dir.empty()) return;
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  nlohmann::json report = {{"rank", job.rank},
+                           {"pid", static_cast<int64_t>(getpid())},
+                           {"parent_pid", static_cast<int64_t>(getppid())},
+                           {"host", std::string(host)}};
+  Status written = WriteFileAtomically(
+      job.checkpoint_dir / ("worker-" + std::to_string(job.rank) + ".json"), report.dump());
+  if (!written.ok()) RAYPIPE_LOG(Warning) << "worker " << job.rank << ": " << written;
+}
+
 Result<TrainResult> RunWorker(compute::TaskContext& ctx, const WorkerJob& job) {
+  ReportWorker(job);
   ASSIGN_OR_RETURN(auto scope, CommunicatorScope::Join(job.communicator));
   ASSIGN_OR_RETURN(std::vector<std::string> features, ResolveFeatures(job.train, job.options));
   DMatrix::Options matrix_options;
@@ -246,6 +265,9 @@ Result<TrainResult> RunWorker(compute::TaskContext& ctx, const WorkerJob& job) {
   int fail_at = job.fail_at_round;
   options.on_round = [&](int round, const RoundMetrics& metrics) {
     if (static_cast<size_t>(round) == rounds.size()) rounds.push_back(metrics);
+    if (job.round_delay_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(job.round_delay_ms));
+    }
     return true;
   };
   int polls = 0;
@@ -382,7 +404,8 @@ Result<std::string> EncodeWorkerJob(const WorkerJob& job) {
                   {"options", OptionsToJson(job.options)},
                   {"initial_model", Bytes(job.initial_model.data(), job.initial_model.size())},
                   {"checkpoint_dir", job.checkpoint_dir.string()},
-                  {"fail_at_round", job.fail_at_round}};
+                  {"fail_at_round", job.fail_at_round},
+                  {"round_delay_ms", job.round_delay_ms}};
   std::vector<uint8_t> cbor = Json::to_cbor(encoded);
   return std::string(cbor.begin(), cbor.end());
 }
@@ -402,6 +425,7 @@ Result<WorkerJob> DecodeWorkerJob(std::string_view bytes) {
   job.initial_model.assign(model.begin(), model.end());
   job.checkpoint_dir = encoded.at("checkpoint_dir").get<std::string>();
   job.fail_at_round = encoded.at("fail_at_round").get<int>();
+  job.round_delay_ms = encoded.value("round_delay_ms", 0);
   return job;
 }
 
@@ -451,6 +475,96 @@ Result<TrainResult> DecodeTrainResult(std::string_view bytes) {
   result.stopped_early = encoded.at("stopped_early").get<bool>();
   result.final_metrics = encoded.at("final_metrics").get<RoundMetrics>();
   return result;
+}
+
+bool IsCancelled(const DistributedOptions& distributed) {
+  return distributed.cancelled && distributed.cancelled();
+}
+
+// How often the driver looks at DistributedOptions::cancelled while it waits.
+constexpr std::chrono::milliseconds kCancelPoll{100};
+
+// Removes the workers' placement group (killing what still runs in it) when training ends.
+class GroupScope {
+ public:
+  GroupScope(compute::Executor& executor, compute::PlacementGroup group)
+      : executor_(executor), group_(std::move(group)) {}
+  ~GroupScope() { executor_.RemovePlacementGroup(group_).IgnoreError(); }
+  GroupScope(const GroupScope&) = delete;
+  GroupScope& operator=(const GroupScope&) = delete;
+
+  const compute::PlacementGroup& group() const { return group_; }
+
+ private:
+  compute::Executor& executor_;
+  compute::PlacementGroup group_;
+};
+
+// OK once the workers' group is placed; DeadlineExceeded after placement_timeout, Cancelled.
+Status WaitForPlacement(compute::Executor& executor, const compute::PlacementGroup& group,
+                        const DistributedOptions& distributed) {
+  auto deadline = std::chrono::steady_clock::now() + distributed.placement_timeout;
+  while (true) {
+    if (IsCancelled(distributed)) {
+      return CancelledError("distributed training was cancelled while waiting for " +
+                            group.ToString());
+    }
+    auto left = deadline - std::chrono::steady_clock::now();
+    auto slice = distributed.cancelled ? std::min<std::chrono::steady_clock::duration>(
+                                             kCancelPoll, std::max(left, {}))
+                                       : std::max(left, {});
+    Status placed = executor.WaitPlacementGroup(group, slice);
+    if (placed.code() != StatusCode::kDeadlineExceeded) return placed;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return DeadlineExceededError(
+          "the " + std::to_string(group.num_bundles()) + " distributed training workers were not "
+          "placed within " + std::to_string(distributed.placement_timeout.count()) +
+          " s (DistributedOptions.placement_timeout): " + std::string(placed.message()));
+    }
+  }
+}
+
+// Waits for every worker's Train call: rank 0's result, or the first failure once every worker
+// has ended (a survivor ends when the collective breaks; freeing the tracker before that would
+// leave it retrying the tracker for seconds). Cancelled at once when `cancelled` says so.
+Result<TrainResult> AwaitWorkers(compute::Executor& executor,
+                                 const std::vector<compute::ObjectRef>& refs,
+                                 const DistributedOptions& distributed) {
+  std::vector<bool> done(refs.size(), false);
+  size_t remaining = refs.size();
+  std::optional<TrainResult> result;
+  Status first_error;
+  while (remaining > 0) {
+    if (IsCancelled(distributed)) return CancelledError("distributed training was cancelled");
+    std::vector<compute::ObjectRef> pending;
+    std::vector<size_t> ranks;
+    for (size_t rank = 0; rank < refs.size(); ++rank) {
+      if (!done[rank]) {
+        pending.push_back(refs[rank]);
+        ranks.push_back(rank);
+      }
+    }
+    compute::Timeout slice = std::nullopt;
+    if (distributed.cancelled) slice = kCancelPoll;
+    ASSIGN_OR_RETURN(std::vector<compute::ObjectRef> ready, executor.Wait(pending, 1, slice));
+    for (size_t idx = 0; idx < pending.size(); ++idx) {
+      if (std::find(ready.begin(), ready.end(), pending[idx]) == ready.end()) continue;
+      size_t rank = ranks[idx];
+      done[rank] = true;
+      --remaining;
+      Result<compute::Value> value = executor.Get(refs[rank]);
+      Result<std::shared_ptr<const TrainResult>> worker =
+          value.ok() ? value->GetShared<TrainResult>()
+                     : Result<std::shared_ptr<const TrainResult>>(value.status());
+      if (!worker.ok()) {
+        if (first_error.ok()) first_error = worker.status();
+        continue;
+      }
+      if (rank == 0) result = **worker;
+    }
+  }
+  if (!first_error.ok()) return first_error;
+  return std::move(*result);
 }
 
 }  // namespace
@@ -530,10 +644,26 @@ Result<TrainResult> TrainDistributed(compute::Executor& executor, const data::Ta
     return *table.Slice(begin, end - begin);
   };
 
+  // The gang: one SPREAD bundle per worker, reserved whole, kept across restarts (a restarted
+  // group's actors take the bundles their predecessors freed) and removed on return.
+  compute::PlacementGroupOptions group_options;
+  group_options.bundles.assign(static_cast<size_t>(workers),
+                               compute::Resources{distributed.cpus_per_worker, 0});
+  group_options.strategy = compute::PlacementStrategy::kSpread;
+  group_options.name = "xgboost-workers-" + core::NewId("group");
+  Result<compute::PlacementGroup> created = executor.CreatePlacementGroup(group_options);
+  if (!created.ok()) {
+    return created.status().WithContext("distributed training with " + std::to_string(workers) +
+                                         " workers");
+  }
+  GroupScope group(executor, std::move(*created));
+  RETURN_IF_ERROR(WaitForPlacement(executor, group.group(), distributed));
+
   Status last_error;
   int attempts = distributed.max_group_restarts + 1;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     if (stats != nullptr) stats->attempts = attempt;
+    if (IsCancelled(distributed)) return CancelledError("distributed training was cancelled");
     std::optional<Checkpoint> checkpoint = ReadCheckpoint(checkpoint_dir);
     ASSIGN_OR_RETURN(auto tracker, Tracker::Start(workers, distributed.tracker_host,
                                                   distributed.collective_timeout));
@@ -553,6 +683,7 @@ Result<TrainResult> TrainDistributed(compute::Executor& executor, const data::Ta
       job.options = worker_options;
       job.initial_model = checkpoint.has_value() ? checkpoint->model : initial_model;
       job.checkpoint_dir = checkpoint_dir;
+      job.round_delay_ms = static_cast<int>(distributed.round_delay.count());
       if (rank == distributed.fail_rank && attempt <= distributed.fail_attempts) {
         int done = checkpoint.has_value() ? checkpoint->rounds : 0;
         job.fail_at_round = distributed.fail_at_round >= done ? distributed.fail_at_round - done
@@ -561,6 +692,8 @@ Result<TrainResult> TrainDistributed(compute::Executor& executor, const data::Ta
       compute::ActorOptions actor_options;
       actor_options.resources.cpus = distributed.cpus_per_worker;
       actor_options.name = "xgboost-worker-" + std::to_string(rank);
+      actor_options.placement_group = group.group();
+      actor_options.bundle_index = rank;
       ASSIGN_OR_RETURN(compute::ActorHandle actor,
                        executor.CreateActor(kXgboostWorkerActor, {}, actor_options));
       ASSIGN_OR_RETURN(compute::ObjectRef ref,
@@ -571,31 +704,23 @@ Result<TrainResult> TrainDistributed(compute::Executor& executor, const data::Ta
 
     // Every worker ends: on success, or when a peer's failure breaks the collective (or at
     // the collective timeout at the latest).
-    std::optional<TrainResult> result;
-    Status attempt_error;
-    for (int rank = 0; rank < workers; ++rank) {
-      auto value = executor.Get(refs[static_cast<size_t>(rank)]);
-      Result<std::shared_ptr<const TrainResult>> worker =
-          value.ok() ? value->GetShared<TrainResult>()
-                     : Result<std::shared_ptr<const TrainResult>>(value.status());
-      if (!worker.ok()) {
-        if (attempt_error.ok()) attempt_error = worker.status();
-        continue;
-      }
-      if (rank == 0) result = **worker;
-    }
-    if (attempt_error.ok()) {
+    Result<TrainResult> outcome = AwaitWorkers(executor, refs, distributed);
+    if (outcome.ok()) {
       RETURN_IF_ERROR(tracker->WaitFor());
       if (checkpoint.has_value()) {
-        MergeCheckpointHistory(*checkpoint, *result);
+        MergeCheckpointHistory(*checkpoint, *outcome);
         if (stats != nullptr) stats->resumed_from_round = checkpoint->rounds;
       }
-      return std::move(*result);
+      return outcome;
+    }
+    for (const compute::ActorHandle& actor : actors) executor.KillActor(actor, true).IgnoreError();
+    if (outcome.status().code() == StatusCode::kCancelled && IsCancelled(distributed)) {
+      return CancelledError("distributed training was cancelled (attempt " +
+                            std::to_string(attempt) + ")");
     }
     RAYPIPE_LOG(Warning) << "distributed training attempt " << attempt << " of " << attempts
-                         << " failed: " << attempt_error;
-    last_error = attempt_error;
-    for (const compute::ActorHandle& actor : actors) executor.KillActor(actor, true).IgnoreError();
+                         << " failed: " << outcome.status();
+    last_error = outcome.status();
   }
   return Status(last_error.code(), "distributed training failed after " +
                                        std::to_string(attempts) + " attempts: " +

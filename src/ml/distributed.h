@@ -6,6 +6,16 @@
 // and train the same rounds in lockstep (gradient statistics and metrics are allreduced, so
 // every worker sees the global metrics). Rank 0 returns the model.
 //
+// Placement: the W workers are one gang, a SPREAD placement group of W bundles of
+// cpus_per_worker CPUs (Executor::CreatePlacementGroup), worker r in bundle r. The group is
+// placed whole or waits whole, so a job never starts half its ranks and deadlocks waiting for
+// the rest; it is removed when TrainDistributed returns. On Ray, SPREAD puts the ranks on
+// different nodes where it can.
+//
+// Each worker writes `worker-<rank>.json` into the checkpoint directory when it starts
+// ({"rank", "pid", "parent_pid", "host"}): the process that runs it, and its parent (on Ray the
+// raylet of its node), for operators and fault tests.
+//
 // Fault tolerance: rank 0 checkpoints the model (and the metric history so far) every
 // checkpoint_every rounds; when any worker fails, the whole group is torn down and restarted
 // from the last checkpoint, up to max_group_restarts times.
@@ -28,6 +38,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -62,6 +73,12 @@ struct DistributedOptions {
   int checkpoint_every = 10;
   // How many times the group is restarted after a worker failure. Default 2.
   int max_group_restarts = 2;
+  // How long to wait for the workers' placement group to be placed before giving up with
+  // DeadlineExceeded (the cluster is busy, or cannot fit W bundles). Default 120 s.
+  std::chrono::seconds placement_timeout{120};
+  // Polled (about every 100 ms) while the driver waits; once it returns true the workers are
+  // stopped, the group removed, and TrainDistributed returns Cancelled. Default: never.
+  std::function<bool()> cancelled;
   // XGBoost's collective timeout: how long a worker waits on its peers or the tracker.
   std::chrono::seconds collective_timeout{120};
   // The tracker's address as workers reach it.
@@ -73,6 +90,8 @@ struct DistributedOptions {
   int fail_rank = -1;
   int fail_at_round = -1;
   int fail_attempts = 1;
+  // Testing: every worker pauses this long after each round (to kill one mid-training).
+  std::chrono::milliseconds round_delay{0};
 };
 
 struct DistributedStats {
@@ -81,8 +100,10 @@ struct DistributedStats {
 };
 
 // Trains like Train() on `num_workers` workers. The result's history covers every round
-// (checkpointed rounds included). Errors: as Train, plus InvalidArgument for bad options, and
-// the last worker error (with "after N attempts") when every attempt failed.
+// (checkpointed rounds included). Errors: as Train, plus InvalidArgument for bad options (and
+// a placement group the executor can never fit), DeadlineExceeded when the group is not placed
+// within placement_timeout, Cancelled when `cancelled` said so, and the last worker error
+// (with "after N attempts") when every attempt failed.
 Result<TrainResult> TrainDistributed(compute::Executor& executor, const data::Table& train,
                                      std::span<const EvalSet> evals, const TrainOptions& options,
                                      const DistributedOptions& distributed,

@@ -5,7 +5,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include "compute/local_executor.h"
+#include "core/ids.h"
+#include "core/json.h"
 #include "ml/metrics.h"
 #include "ml/test_util.h"
 
@@ -111,10 +117,48 @@ TEST_F(DistributedTest, RejectsBadOptions) {
   EXPECT_EQ(TrainDistributed(*executor_, train_, {}, options_, distributed_).status().code(),
             StatusCode::kInvalidArgument);
   distributed_.cpus_per_worker = 1;
+  // Three workers of 2 CPUs can never be placed on 4 CPUs at once: refused, not waited for.
+  distributed_.num_workers = 3;
+  distributed_.cpus_per_worker = 2;
+  Status unplaceable = TrainDistributed(*executor_, train_, {}, options_, distributed_).status();
+  EXPECT_EQ(unplaceable.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(unplaceable.message(), HasSubstr("(3 bundles reserved at once) asks for 6 CPUs"));
+  distributed_.num_workers = 2;
   TrainOptions no_target = options_;
   no_target.target = "";
   EXPECT_EQ(TrainDistributed(*executor_, train_, {}, no_target, distributed_).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+TEST_F(DistributedTest, CancelStopsTheWorkersAndReturnsCancelled) {
+  std::vector<EvalSet> evals = {{"validation", &validation_}};
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / core::NewId("distributed-cancel-test");
+  distributed_.num_workers = 2;
+  distributed_.checkpoint_dir = dir;
+  distributed_.checkpoint_every = 5;
+  distributed_.round_delay = std::chrono::milliseconds(20);
+  options_.hyperparameters["num_round"] = "2000";  // far more than it runs before the cancel
+  // Cancelled once rank 0 wrote its first checkpoint: the workers are mid-training.
+  int polls = 0;
+  distributed_.cancelled = [&] {
+    ++polls;
+    return std::filesystem::exists(dir / "checkpoint.ubj");
+  };
+  DistributedStats stats;
+  auto result = TrainDistributed(*executor_, train_, evals, options_, distributed_, &stats);
+  EXPECT_EQ(result.status().code(), StatusCode::kCancelled) << result.status();
+  EXPECT_GT(polls, 1);
+  EXPECT_EQ(stats.attempts, 1);
+  // The workers' placement group is gone: every CPU is free again.
+  EXPECT_EQ(static_cast<compute::LocalExecutor&>(*executor_).Available().cpus, 4);
+  // Each worker said where it ran.
+  auto report = core::ReadJsonFile((dir / "worker-1.json").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ((*report)["rank"], 1);
+  EXPECT_EQ((*report)["pid"], static_cast<int64_t>(getpid()));  // the LocalExecutor's process
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
 }
 
 }  // namespace

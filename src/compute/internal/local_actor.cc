@@ -38,6 +38,11 @@ LocalActor::~LocalActor() {
   }
 }
 
+void LocalActor::PlaceIn(std::shared_ptr<LocalGroup> group, int bundle) {
+  group_ = std::move(group);
+  bundle_ = bundle;
+}
+
 void LocalActor::Start() {
   std::vector<LocalObject*> unready;
   for (const Arg& arg : creation_->args) {
@@ -344,7 +349,7 @@ void LocalActor::Die(Status why) {
   creation_->args.clear();
   if (!release) scheduler_->DropPendingActor(this);
   for (std::shared_ptr<Work>& orphan : orphans) scheduler_->Finish(*orphan, why);
-  if (release) scheduler_->ReleaseActorResources(units_);
+  if (release) scheduler_->ReleaseActorResources(units_, group_.get(), bundle_);
   finished_.store(true, std::memory_order_release);
 }
 

@@ -38,6 +38,12 @@ class LocalActor : public std::enable_shared_from_this<LocalActor> {
   uint64_t id() const { return id_; }
   const std::string& name() const { return name_; }
   const ResourceUnits& units() const { return units_; }
+  // The placement group (and bundle) whose reservation the actor draws on; null for none.
+  const std::shared_ptr<LocalGroup>& group() const { return group_; }
+  int bundle() const { return bundle_; }
+
+  // Places the actor in bundle `bundle` of `group`. REQUIRES: called before Start.
+  void PlaceIn(std::shared_ptr<LocalGroup> group, int bundle);
 
   // Starts the thread. REQUIRES: called once, after the scheduler knows the actor (AddActor).
   void Start();
@@ -84,6 +90,8 @@ class LocalActor : public std::enable_shared_from_this<LocalActor> {
   const ActorFactory* const factory_;
   const ActorOptions options_;
   const ResourceUnits units_;
+  std::shared_ptr<LocalGroup> group_;  // set before Start, then fixed
+  int bundle_ = -1;
   std::shared_ptr<Work> creation_;  // the constructor's arguments and cancellation token
   std::thread thread_;
   std::atomic<bool> finished_{false};

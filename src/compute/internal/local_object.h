@@ -65,12 +65,32 @@ inline LocalObject& ObjectOf(const ObjectRef& ref) {
   return static_cast<LocalObject&>(*ref.state());
 }
 
-// A request waiting for resources in the scheduler: a task, or an actor's creation.
+// A placement group's reservation in the scheduler: placed when all its bundles fit the free
+// resources at once (gang scheduling); actors in a bundle then take their resources from it.
+struct LocalGroup {
+  enum class State { kPending, kPlaced, kRemoved };
+
+  explicit LocalGroup(std::vector<ResourceUnits> bundle_units) : bundles(std::move(bundle_units)) {
+    for (const ResourceUnits& bundle : bundles) total += bundle;
+  }
+
+  const std::vector<ResourceUnits> bundles;
+  ResourceUnits total;  // fixed after construction
+  // Guarded by the scheduler's mutex:
+  State state = State::kPending;
+  std::vector<ResourceUnits> bundle_free;  // while placed: what each bundle has left
+};
+
+// A request waiting for resources in the scheduler: a task, an actor's creation (from the
+// free resources, or from bundle `bundle` of `group`), or a group's reservation (`group` with
+// no actor).
 struct PendingItem {
   std::shared_ptr<Work> task;
   std::shared_ptr<LocalActor> actor;
   ResourceUnits units;
   int overtaken = 0;  // later requests granted while this one did not fit
+  std::shared_ptr<LocalGroup> group = nullptr;
+  int bundle = -1;
 };
 
 // One task or actor call. The fields above the line are fixed once submitted; those below

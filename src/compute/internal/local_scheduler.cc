@@ -77,6 +77,7 @@ void LocalScheduler::Shutdown() {
     workers.swap(workers_);
   }
   work_cv_.notify_all();
+  group_cv_.notify_all();
   for (std::shared_ptr<Work>& work : cancelled) {
     Finish(*work, CancelledError("the executor shut down before " + work->description + " ran"));
   }
@@ -190,6 +191,24 @@ void LocalScheduler::ScheduleLocked() {
   for (auto it = pending_.begin(); it != pending_.end() && misses < kBackfillWindow;) {
     bool worker_free = run_queue_.size() < idle_workers_;
     if (!worker_free && pending_actors_ == 0) return;
+    if (it->group != nullptr && it->actor != nullptr) {
+      // An actor in a bundle competes only with the bundle's other actors.
+      LocalGroup& group = *it->group;
+      ResourceUnits* bundle = group.state == LocalGroup::State::kPlaced
+                                  ? &group.bundle_free[static_cast<size_t>(it->bundle)]
+                                  : nullptr;
+      if (group.state == LocalGroup::State::kPending ||
+          (bundle != nullptr && !it->units.FitsIn(*bundle))) {
+        ++misses;
+        ++it;
+        continue;
+      }
+      --pending_actors_;
+      // A removed group grants nothing: its actors are being killed.
+      if (bundle != nullptr && it->actor->Grant()) *bundle -= it->units;
+      it = pending_.erase(it);
+      continue;
+    }
     if (!it->units.FitsIn(free_)) {
       // Reserve what frees up for a request overtaken too often, but only when finishing
       // tasks can make room for it: actors hold their resources until they die, and waiting
@@ -208,6 +227,18 @@ void LocalScheduler::ScheduleLocked() {
       continue;
     }
     if (first_blocked != nullptr) ++first_blocked->overtaken;
+    if (it->group != nullptr) {
+      // A group's reservation: every bundle at once.
+      --pending_actors_;
+      free_ -= it->units;
+      held_by_actors_ += it->units;
+      it->group->state = LocalGroup::State::kPlaced;
+      it->group->bundle_free = it->group->bundles;
+      group_cv_.notify_all();
+      // Actors already waiting for its bundles may start now.
+      it = pending_.erase(it);
+      return ScheduleLocked();
+    }
     if (it->actor != nullptr) {
       --pending_actors_;
       // A dead actor (killed while it waited) refuses the grant; its entry just goes.
@@ -346,7 +377,10 @@ void LocalScheduler::RequestActorResources(std::shared_ptr<LocalActor> actor) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return;  // Shutdown kills the actor; it never needs the grant
   ResourceUnits units = actor->units();
-  pending_.push_back(PendingItem{nullptr, std::move(actor), units});
+  PendingItem item{nullptr, actor, units};
+  item.group = actor->group();
+  item.bundle = actor->bundle();
+  pending_.push_back(std::move(item));
   ++pending_actors_;
   ScheduleLocked();
 }
@@ -363,10 +397,60 @@ void LocalScheduler::DropPendingActor(const LocalActor* actor) {
   }
 }
 
-void LocalScheduler::ReleaseActorResources(const ResourceUnits& units) {
+void LocalScheduler::ReleaseActorResources(const ResourceUnits& units, LocalGroup* group,
+                                           int bundle) {
   std::lock_guard<std::mutex> lock(mu_);
-  free_ += units;
-  held_by_actors_ -= units;
+  if (group != nullptr) {
+    if (group->state == LocalGroup::State::kPlaced) {
+      group->bundle_free[static_cast<size_t>(bundle)] += units;
+    }
+  } else {
+    free_ += units;
+    held_by_actors_ -= units;
+  }
+  ScheduleLocked();
+}
+
+void LocalScheduler::RequestGroup(std::shared_ptr<LocalGroup> group) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  ResourceUnits units = group->total;
+  PendingItem item{nullptr, nullptr, units};
+  item.group = std::move(group);
+  pending_.push_back(std::move(item));
+  ++pending_actors_;
+  ScheduleLocked();
+}
+
+LocalGroup::State LocalScheduler::WaitGroup(const LocalGroup& group, const Timeout& timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto settled = [&] { return group.state != LocalGroup::State::kPending || stopping_; };
+  if (timeout.has_value()) {
+    group_cv_.wait_for(lock, *timeout, settled);
+  } else {
+    group_cv_.wait(lock, settled);
+  }
+  return group.state;
+}
+
+void LocalScheduler::RemoveGroup(LocalGroup& group) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (group.state == LocalGroup::State::kRemoved) return;
+  if (group.state == LocalGroup::State::kPlaced) {
+    free_ += group.total;
+    held_by_actors_ -= group.total;
+  } else {
+    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+      if (it->group.get() == &group && it->actor == nullptr) {
+        pending_.erase(it);
+        --pending_actors_;
+        break;
+      }
+    }
+  }
+  group.state = LocalGroup::State::kRemoved;
+  group.bundle_free.clear();
+  group_cv_.notify_all();
   ScheduleLocked();
 }
 

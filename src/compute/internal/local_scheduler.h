@@ -71,8 +71,17 @@ class LocalScheduler : public std::enable_shared_from_this<LocalScheduler> {
   void RequestActorResources(std::shared_ptr<LocalActor> actor);
   // Removes a queued creation of `actor`, if any.
   void DropPendingActor(const LocalActor* actor);
-  // Returns the resources granted to an actor.
-  void ReleaseActorResources(const ResourceUnits& units);
+  // Returns the resources granted to an actor (to its bundle when `group` is set).
+  void ReleaseActorResources(const ResourceUnits& units, LocalGroup* group = nullptr,
+                             int bundle = -1);
+
+  // Queues the reservation of `group`'s bundles; it is placed once they all fit at once.
+  void RequestGroup(std::shared_ptr<LocalGroup> group);
+  // Waits until `group` is placed or removed, the executor stops, or `timeout` passes; returns
+  // the group's state then.
+  LocalGroup::State WaitGroup(const LocalGroup& group, const Timeout& timeout);
+  // Drops the reservation (queued or placed). Actors in it must be killed by the caller.
+  void RemoveGroup(LocalGroup& group);
 
  private:
   void WorkerLoop();
@@ -93,12 +102,13 @@ class LocalScheduler : public std::enable_shared_from_this<LocalScheduler> {
 
   mutable std::mutex mu_;  // guards everything below, and Work state of tasks
   std::condition_variable work_cv_;  // run_queue_ gained an item, or stopping_
+  std::condition_variable group_cv_;  // a group was placed or removed, or stopping_
   bool started_ = false;
   bool stopping_ = false;
   ResourceUnits free_;
   ResourceUnits held_by_actors_;  // granted to live actors (part of what free_ lacks)
   std::list<PendingItem> pending_;  // waiting for resources, in submission order
-  size_t pending_actors_ = 0;       // actor creations in pending_
+  size_t pending_actors_ = 0;       // actor creations and group reservations in pending_
   std::deque<std::shared_ptr<Work>> run_queue_;  // granted, waiting for a worker
   size_t idle_workers_ = 0;
   std::unordered_map<uint64_t, std::shared_ptr<Work>> waiting_;  // waiting for arguments

@@ -203,6 +203,7 @@ struct Driver {
   enum class State { kNever, kRunning, kShutDown } state = State::kNever;
   std::unordered_map<uint64_t, Ref> refs;
   std::unordered_map<uint64_t, Actor> actors;
+  std::unordered_map<uint64_t, ray::PlacementGroup> groups;
   uint64_t next_id = 1;
 };
 
@@ -307,6 +308,17 @@ Actor FindActor(uint64_t id) {
   return found->second;
 }
 
+ray::PlacementGroup FindGroup(uint64_t id) {
+  Driver& driver = TheDriver();
+  std::lock_guard<std::mutex> lock(driver.mu);
+  RequireRunning(driver);
+  auto found = driver.groups.find(id);
+  if (found == driver.groups.end()) {
+    throw BridgeError(RP_RAY_INVALID, "unknown placement group id " + std::to_string(id));
+  }
+  return found->second;
+}
+
 std::vector<Ref> FindRefs(const uint64_t* ids, size_t count) {
   if (count > RP_RAY_MAX_REF_ARGS) {
     throw BridgeError(RP_RAY_INVALID, std::to_string(count) + " ref arguments; at most " +
@@ -340,6 +352,9 @@ Caller& Configure(Caller& caller, const rp_ray_options* options, bool named = tr
   }
   auto resources = ResourcesOf(options);
   if (!resources.empty()) caller.SetResources(resources);
+  if (options != nullptr && options->group != 0) {
+    caller.SetPlacementGroup(FindGroup(options->group), options->bundle_index);
+  }
   return caller;
 }
 
@@ -503,16 +518,26 @@ void rp_ray_shutdown(void) {
     Driver& driver = TheDriver();
     std::unordered_map<uint64_t, Ref> refs;
     std::unordered_map<uint64_t, Actor> actors;
+    std::unordered_map<uint64_t, ray::PlacementGroup> groups;
     {
       std::lock_guard<std::mutex> lock(driver.mu);
       if (driver.state != Driver::State::kRunning) return;
       driver.state = Driver::State::kShutDown;
       refs.swap(driver.refs);
       actors.swap(driver.actors);
+      groups.swap(driver.groups);
     }
     // Drop Ray's handles while its runtime is still alive.
     refs.clear();
     actors.clear();
+    for (auto& entry : groups) {
+      try {
+        ray::RemovePlacementGroup(entry.second.GetID());
+      } catch (...) {
+        // Ray drops a job's placement groups when the job ends anyway.
+      }
+    }
+    groups.clear();
     ray::Shutdown();
   });
 }
@@ -649,6 +674,69 @@ void rp_ray_actor_release(uint64_t actor) {
     // Queued behind the calls already made: the actor runs them, then exits. (A dead actor
     // refuses the call; nothing to do then.)
     Ref ignored = dropped.Task(&KernelActor::Exit).Remote();
+  });
+}
+
+int rp_ray_group_create(const rp_ray_bundle* bundles, size_t num_bundles, int strategy,
+                        uint64_t* group, char** error) {
+  return Guard(error, [&] {
+    if (group == nullptr || bundles == nullptr || num_bundles == 0) {
+      throw BridgeError(RP_RAY_INVALID, "rp_ray_group_create: no bundles or null output");
+    }
+    ray::PlacementGroupCreationOptions options;
+    switch (strategy) {
+      case RP_RAY_PACK:
+        options.strategy = ray::PlacementStrategy::PACK;
+        break;
+      case RP_RAY_SPREAD:
+        options.strategy = ray::PlacementStrategy::SPREAD;
+        break;
+      case RP_RAY_STRICT_SPREAD:
+        options.strategy = ray::PlacementStrategy::STRICT_SPREAD;
+        break;
+      default:
+        throw BridgeError(RP_RAY_INVALID, "unknown placement strategy " + std::to_string(strategy));
+    }
+    for (size_t i = 0; i < num_bundles; ++i) {
+      std::unordered_map<std::string, double> bundle;
+      if (bundles[i].cpus > 0) bundle["CPU"] = bundles[i].cpus;
+      if (bundles[i].memory_bytes > 0) bundle["memory"] = bundles[i].memory_bytes;
+      if (bundle.empty()) throw BridgeError(RP_RAY_INVALID, "an empty bundle");
+      options.bundles.push_back(bundle);
+    }
+    // No name: a named group is unique in its namespace, and two drivers could collide.
+    RequireRunning(TheDriver());
+    ray::PlacementGroup created = ray::CreatePlacementGroup(options);
+    Driver& driver = TheDriver();
+    std::lock_guard<std::mutex> lock(driver.mu);
+    RequireRunning(driver);
+    uint64_t id = driver.next_id++;
+    driver.groups.emplace(id, created);
+    *group = id;
+  });
+}
+
+int rp_ray_group_wait(uint64_t group, int timeout_seconds, char** error) {
+  return Guard(error, [&] {
+    ray::PlacementGroup found = FindGroup(group);
+    if (!found.Wait(timeout_seconds < 0 ? 0 : timeout_seconds)) {
+      throw BridgeError(RP_RAY_TIMEOUT, "the placement group is not placed yet");
+    }
+  });
+}
+
+void rp_ray_group_remove(uint64_t group) {
+  Guard(nullptr, [group] {
+    Driver& driver = TheDriver();
+    std::string ray_id;
+    {
+      std::lock_guard<std::mutex> lock(driver.mu);
+      auto found = driver.groups.find(group);
+      if (found == driver.groups.end() || driver.state != Driver::State::kRunning) return;
+      ray_id = found->second.GetID();
+      driver.groups.erase(found);
+    }
+    ray::RemovePlacementGroup(ray_id);
   });
 }
 

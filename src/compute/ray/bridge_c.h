@@ -111,7 +111,33 @@ typedef struct rp_ray_options {
   double memory_bytes;
   const char* name;
   int max_restarts; /* actors only: how often Ray re-creates a dead actor process */
+  uint64_t group;   /* a placement group id (rp_ray_group_create) to run in, or 0 */
+  int bundle_index; /* with `group`: the bundle whose reservation it uses */
 } rp_ray_options;
+
+/* ---- Placement groups: bundles of resources Ray reserves all at once ---------------------- */
+#define RP_RAY_PACK 0
+#define RP_RAY_SPREAD 1
+#define RP_RAY_STRICT_SPREAD 2
+
+/* What one bundle reserves; cpus > 0 (whole above 1), memory_bytes >= 0. */
+typedef struct rp_ray_bundle {
+  double cpus;
+  double memory_bytes;
+} rp_ray_bundle;
+
+/* Asks Ray for a placement group of `num_bundles` bundles with `strategy` (RP_RAY_PACK...);
+ * returns at once with its id in *group (Ray places it when every bundle fits). */
+RP_C_API int rp_ray_group_create(const rp_ray_bundle* bundles, size_t num_bundles, int strategy,
+                                 uint64_t* group, char** error);
+
+/* RP_RAY_OK once the group is placed; RP_RAY_TIMEOUT when it is not within `timeout_seconds`
+ * (Ray counts whole seconds; 0 only asks). */
+RP_C_API int rp_ray_group_wait(uint64_t group, int timeout_seconds, char** error);
+
+/* Removes the group from Ray (which kills the actors placed in it) and drops its id. A no-op
+ * for an unknown id. */
+RP_C_API void rp_ray_group_remove(uint64_t group);
 
 /* Stores `value` in the object store; *ref receives its id. */
 RP_C_API int rp_ray_put(rp_bytes value, uint64_t* ref, char** error);

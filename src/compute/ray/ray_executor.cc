@@ -70,6 +70,40 @@ struct ActorCore {
   std::atomic<bool> killed_for_good{false};
 };
 
+// A Ray placement group; removed in Ray when the last handle goes (or at RemovePlacementGroup).
+class RayGroupState final : public PlacementGroupState {
+ public:
+  RayGroupState(uint64_t id, const Executor* owner, PlacementGroupOptions options,
+                std::shared_ptr<RaySession> session, uint64_t bridge_group)
+      : PlacementGroupState(id, owner, std::move(options)),
+        session_(std::move(session)),
+        bridge_group_(bridge_group) {}
+  ~RayGroupState() override { Remove(); }
+
+  uint64_t bridge_group() const { return bridge_group_; }
+  bool removed() const { return removed_.load(); }
+  void Remove() {
+    if (!removed_.exchange(true)) session_->RemoveGroup(bridge_group_);
+  }
+
+ private:
+  const std::shared_ptr<RaySession> session_;
+  const uint64_t bridge_group_;
+  std::atomic<bool> removed_{false};
+};
+
+int BridgeStrategy(PlacementStrategy strategy) {
+  switch (strategy) {
+    case PlacementStrategy::kPack:
+      return RP_RAY_PACK;
+    case PlacementStrategy::kSpread:
+      return RP_RAY_SPREAD;
+    case PlacementStrategy::kStrictSpread:
+      return RP_RAY_STRICT_SPREAD;
+  }
+  return RP_RAY_PACK;
+}
+
 class RayActorState final : public ActorHandleState {
  public:
   RayActorState(uint64_t id, const Executor* owner, std::string name,
@@ -575,6 +609,15 @@ Result<ActorHandle> RayExecutor::DoCreateActor(std::string_view actor_class,
   spec.max_retries = static_cast<uint32_t>(options.max_restarts);
   spec.args = std::move(encoded.args);
   Placement placement{options.resources, name, options.max_restarts};
+  if (options.placement_group.valid()) {
+    auto& group = static_cast<RayGroupState&>(*options.placement_group.state());
+    if (group.removed()) {
+      return FailedPreconditionError(what + ": " + options.placement_group.ToString() +
+                                     " was removed");
+    }
+    placement.group = group.bridge_group();
+    placement.bundle_index = options.bundle_index;
+  }
   ASSIGN_OR_RETURN(uint64_t bridge_actor,
                    shared_->session->CreateActor(ray_wire::EncodeCallSpec(spec), ref_ids,
                                                  placement));
@@ -612,6 +655,36 @@ Status RayExecutor::DoKillActor(const ActorHandle& actor, bool no_restart) {
   const auto& core = static_cast<RayActorState*>(actor.state())->core();
   if (no_restart) core->killed_for_good.store(true);
   return shared_->session->KillActor(core->bridge_actor, no_restart);
+}
+
+Result<PlacementGroup> RayExecutor::DoCreatePlacementGroup(uint64_t id,
+                                                           PlacementGroupOptions options) {
+  for (size_t bundle_idx = 0; bundle_idx < options.bundles.size(); ++bundle_idx) {
+    RETURN_IF_ERROR(CheckRayResources(options.bundles[bundle_idx],
+                                      "placement group '" + options.name + "' bundle " +
+                                          std::to_string(bundle_idx)));
+  }
+  ASSIGN_OR_RETURN(uint64_t bridge_group,
+                   shared_->session->CreateGroup(options.bundles, BridgeStrategy(options.strategy)));
+  return PlacementGroup(std::make_shared<RayGroupState>(id, this, std::move(options),
+                                                        shared_->session, bridge_group));
+}
+
+Status RayExecutor::DoWaitPlacementGroup(const PlacementGroup& group, Timeout timeout) {
+  auto& state = static_cast<RayGroupState&>(*group.state());
+  if (state.removed()) return FailedPreconditionError(group.ToString() + " was removed");
+  ASSIGN_OR_RETURN(bool placed, shared_->session->WaitGroup(state.bridge_group(),
+                                                            DeadlineOf(timeout)));
+  if (placed) return Status::Ok();
+  return DeadlineExceededError(
+      group.ToString() + " is not placed by Ray within " + Describe(timeout) +
+      ": the cluster's nodes are busy, or no layout of its nodes fits the bundles (a bundle "
+      "larger than every node, STRICT_SPREAD over more bundles than nodes)");
+}
+
+Status RayExecutor::DoRemovePlacementGroup(const PlacementGroup& group) {
+  static_cast<RayGroupState&>(*group.state()).Remove();
+  return Status::Ok();
 }
 
 }  // namespace raypipe::compute

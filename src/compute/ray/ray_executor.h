@@ -27,6 +27,11 @@
 //   instance in its process, up to max_restarts times per process.
 // - At most RP_RAY_MAX_REF_ARGS (6) ref arguments per task or call (values: any number).
 // - CPUs above 1 must be whole numbers (Ray's rule); fractions below 1 are fine.
+// - Placement groups are Ray's (ray::CreatePlacementGroup): Ray spreads the bundles over its
+//   nodes by the strategy and places the group only whole. Only the sum of the bundles is
+//   checked against `capacity` here (the executor does not know the nodes): a group that no
+//   node layout fits (STRICT_SPREAD over more bundles than nodes, a bundle larger than every
+//   node) stays pending, and WaitPlacementGroup's DeadlineExceeded says so.
 
 #include <chrono>
 #include <memory>
@@ -113,6 +118,10 @@ class RayExecutor final : public Executor {
   Result<ObjectRef> DoCallActor(const ActorHandle& actor, std::string_view method,
                                 std::vector<Arg> args, CallOptions options) override;
   Status DoKillActor(const ActorHandle& actor, bool no_restart) override;
+  Result<PlacementGroup> DoCreatePlacementGroup(uint64_t id,
+                                                PlacementGroupOptions options) override;
+  Status DoWaitPlacementGroup(const PlacementGroup& group, Timeout timeout) override;
+  Status DoRemovePlacementGroup(const PlacementGroup& group) override;
 
  private:
   struct Shared;

@@ -437,6 +437,48 @@ TEST_F(RayExecutorTest, RequestsLargerThanTheClusterAreRefused) {
   EXPECT_THAT(fraction.status().message(), HasSubstr("fractions"));
 }
 
+TEST_F(RayExecutorTest, PlacementGroupsReserveBundlesForTheirActors) {
+  PlacementGroupOptions options;
+  options.bundles = {Resources{0.5, 0}, Resources{0.5, 0}};
+  options.strategy = PlacementStrategy::kPack;
+  options.name = "pair";
+  Result<PlacementGroup> group = executor().CreatePlacementGroup(options);
+  ASSERT_TRUE(group.ok()) << group.status().ToString();
+  Status placed = executor().WaitPlacementGroup(*group, kLong);
+  ASSERT_TRUE(placed.ok()) << placed.ToString();
+  ActorOptions in_bundle = ActorCpus(0.5);
+  in_bundle.placement_group = *group;
+  in_bundle.bundle_index = 1;
+  Result<ActorHandle> actor =
+      executor().CreateActor("test.Counter", {Value::Of<int64_t>(1)}, in_bundle);
+  ASSERT_TRUE(actor.ok()) << actor.status().ToString();
+  Result<ObjectRef> added = executor().CallActor(*actor, "Add", {Value::Of<int64_t>(41)});
+  ASSERT_TRUE(added.ok());
+  Result<std::shared_ptr<const int64_t>> answer = executor().GetAs<int64_t>(*added, kLong);
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(**answer, 42);
+  ASSERT_TRUE(executor().RemovePlacementGroup(*group).ok());
+
+  // STRICT_SPREAD needs two nodes; this cluster has one: the group stays pending.
+  options.strategy = PlacementStrategy::kStrictSpread;
+  options.name = "apart";
+  Result<PlacementGroup> apart = executor().CreatePlacementGroup(options);
+  ASSERT_TRUE(apart.ok()) << apart.status().ToString();
+  Status waited = executor().WaitPlacementGroup(*apart, milliseconds(1500));
+  EXPECT_EQ(waited.code(), StatusCode::kDeadlineExceeded) << waited.ToString();
+  EXPECT_THAT(waited.message(), HasSubstr("placement group 'apart' (STRICT_SPREAD, 2 bundles"));
+  EXPECT_TRUE(executor().RemovePlacementGroup(*apart).ok());
+
+  // More than the cluster, and Ray's rule on fractions, are refused at once.
+  options.bundles = {Resources{1, 0}, Resources{1, 0}, Resources{1, 0}};
+  EXPECT_EQ(executor().CreatePlacementGroup(options).status().code(),
+            StatusCode::kInvalidArgument);
+  options.bundles = {Resources{1.5, 0}};
+  Result<PlacementGroup> fraction = executor().CreatePlacementGroup(options);
+  EXPECT_EQ(fraction.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(fraction.status().message(), HasSubstr("fractions"));
+}
+
 TEST_F(RayExecutorTest, SeveralDriverThreadsSubmitAtOnce) {
   constexpr int kThreads = 4;
   constexpr int kTasksPerThread = 10;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 
 #include "compute/ray/bridge_c.h"
 
@@ -67,6 +68,8 @@ rp_ray_options OptionsOf(const Placement& placement) {
   options.memory_bytes = static_cast<double>(placement.resources.memory_bytes);
   options.name = placement.name.empty() ? nullptr : placement.name.c_str();
   options.max_restarts = placement.max_restarts;
+  options.group = placement.group;
+  options.bundle_index = placement.bundle_index;
   return options;
 }
 
@@ -161,6 +164,46 @@ void RaySession::Release(uint64_t ref) {
 void RaySession::ReleaseActor(uint64_t actor) {
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!closed_) rp_ray_actor_release(actor);
+}
+
+Result<uint64_t> RaySession::CreateGroup(const std::vector<Resources>& bundles, int strategy) {
+  ASSIGN_OR_RETURN(auto lock, Enter());
+  std::vector<rp_ray_bundle> c_bundles;
+  for (const Resources& bundle : bundles) {
+    c_bundles.push_back(rp_ray_bundle{bundle.cpus, static_cast<double>(bundle.memory_bytes)});
+  }
+  BridgeText error;
+  uint64_t group = 0;
+  int code = rp_ray_group_create(c_bundles.data(), c_bundles.size(), strategy, &group,
+                                 error.out());
+  if (code != RP_RAY_OK) return BridgeError(code, "Ray placement group creation", error.str());
+  return group;
+}
+
+Result<bool> RaySession::WaitGroup(uint64_t group, std::optional<Clock::time_point> deadline) {
+  while (true) {
+    {
+      ASSIGN_OR_RETURN(auto lock, Enter());
+      BridgeText error;
+      // One second at most per call (Ray's unit), so that Close is never held up for long.
+      int seconds = deadline.has_value() && *deadline - Clock::now() < std::chrono::seconds(1) ? 0
+                                                                                            : 1;
+      int code = rp_ray_group_wait(group, seconds, error.out());
+      if (code == RP_RAY_OK) return true;
+      if (code != RP_RAY_TIMEOUT) return BridgeError(code, "Ray placement group wait", error.str());
+    }
+    if (Expired(deadline)) return false;
+    if (deadline.has_value() && *deadline - Clock::now() < std::chrono::seconds(1)) {
+      // Ray's wait takes whole seconds: poll the rest in short steps.
+      std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(50),
+                                                            *deadline - Clock::now()));
+    }
+  }
+}
+
+void RaySession::RemoveGroup(uint64_t group) {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!closed_) rp_ray_group_remove(group);
 }
 
 Result<Fetched> RaySession::Get(uint64_t ref, std::optional<Clock::time_point> deadline) {

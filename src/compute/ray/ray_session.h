@@ -41,6 +41,8 @@ struct Placement {
   Resources resources;
   std::string name;
   int max_restarts = 0;  // actors only
+  uint64_t group = 0;    // a placement group of this session to run in, or 0
+  int bundle_index = 0;  // with `group`
 };
 
 // Thread-safe.
@@ -68,6 +70,15 @@ class RaySession {
   Status KillActor(uint64_t actor, bool no_restart);
   void Release(uint64_t ref);
   void ReleaseActor(uint64_t actor);
+
+  // A placement group of `bundles` with `strategy` (RP_RAY_PACK...), asked of Ray at once.
+  Result<uint64_t> CreateGroup(const std::vector<Resources>& bundles, int strategy);
+  // True once the group is placed, false when `deadline` passes first (Ray waits in whole
+  // seconds, so this may return up to a second late). FailedPrecondition once closed.
+  Result<bool> WaitGroup(uint64_t group,
+                         std::optional<std::chrono::steady_clock::time_point> deadline);
+  // Removes the group in Ray (killing its actors). A no-op once closed.
+  void RemoveGroup(uint64_t group);
 
   // The object's bytes once ready; a failure with RP_RAY_TIMEOUT when `deadline` passes first
   // (nullopt: no limit). FailedPrecondition once the session closes.
