@@ -43,7 +43,9 @@ nlohmann::json DescribeJson(FeatureStore& store, const featurestore::GroupInfo& 
   if (Result<featurestore::GroupStats> stats = store.Stats(group); stats.ok()) {
     json["OnlineRecords"] = stats->online_records;
     json["OfflineRows"] = stats->offline_rows;
+    json["OfflineDeletes"] = stats->offline_deletes;
     json["OfflineFiles"] = stats->offline_files;
+    json["LedgerEntries"] = stats->ledger_entries;
   }
   return json;
 }
@@ -255,17 +257,28 @@ int RunCleanup(CommandContext& context, const ParsedArgs& args) {
   if (!store.ok()) return context.Fail(store.status());
   featurestore::CleanupOptions options;
   options.temp_min_age = std::chrono::seconds(args.GetInt64("temp-min-age"));
+  if (args.Has("ledger-max-age")) {
+    options.ledger_max_age = std::chrono::seconds(args.GetInt64("ledger-max-age"));
+  }
   Result<featurestore::CleanupResult> cleaned =
       (*store)->CleanupOfflineFiles(args.GetArg("GROUP"), options);
   if (!cleaned.ok()) return context.Fail(cleaned.status());
   if (context.json()) {
     context.out() << FormatJson({{"removed_files", cleaned->removed_files},
                                  {"removed_bytes", cleaned->removed_bytes},
-                                 {"removed", cleaned->removed}});
+                                 {"removed", cleaned->removed},
+                                 {"ledger_removed", cleaned->ledger_removed},
+                                 {"batches_removed", cleaned->batches_removed}});
   } else {
     context.PrintLine("removed " + std::to_string(cleaned->removed_files) +
                       " unregistered offline files (" + std::to_string(cleaned->removed_bytes) +
                       " bytes)");
+    if (options.ledger_max_age) {
+      context.PrintLine("forgot " + std::to_string(cleaned->ledger_removed) +
+                        " ledger entries and " + std::to_string(cleaned->batches_removed) +
+                        " batch digests older than " +
+                        std::to_string(options.ledger_max_age->count()) + " s");
+    }
   }
   return kExitSuccess;
 }
@@ -401,17 +414,26 @@ Status RegisterFeatureStoreCommands(CommandRegistry& registry) {
   {
     CommandSpec spec;
     spec.path = "featurestore cleanup";
-    spec.summary = "Remove offline files that no catalog row references (left by a crash)";
+    spec.summary =
+        "Remove offline files that no catalog row references (left by a crash); trim the ledger";
     spec.description =
         "An ingestion killed between writing an offline file and committing it leaves a file "
         "that is never read. This removes such files (the first ingestion into the group in a "
-        "process does too); registered files are never touched, and writers may run meanwhile.";
+        "process does too); registered files are never touched, and writers may run meanwhile. "
+        "With --ledger-max-age it also bounds the exactly-once ledger: (record id, event time) "
+        "pairs with an event time older than that are forgotten, so a replay of such an old "
+        "event would be stored again.";
     spec.args.push_back(GroupArg());
     spec.flags.push_back(FlagSpec::Value("temp-min-age", FlagType::kInt64, "SECONDS",
                                          "Keep temporary files younger than this")
                              .Default("3600")
                              .Min(0));
-    spec.examples = {"raypipe featurestore cleanup houses"};
+    spec.flags.push_back(FlagSpec::Value("ledger-max-age", FlagType::kInt64, "SECONDS",
+                                         "Also trim the exactly-once ledger: forget events "
+                                         "older than this (a replay of one is stored again)")
+                             .Min(0));
+    spec.examples = {"raypipe featurestore cleanup houses",
+                     "raypipe featurestore cleanup houses --ledger-max-age 2592000"};
     spec.handler = RunCleanup;
     RETURN_IF_ERROR(registry.Add(std::move(spec)));
   }

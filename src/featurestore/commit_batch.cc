@@ -351,8 +351,9 @@ Result<CommitResult> FeatureStore::CommitBatch(const GroupInfo& group, const Rec
                                    {group.id, files[f], file_rows[f], created_at})
                             .status());
       }
-      return tx.Execute("INSERT INTO fs_batches (group_id, batch_key, rows) VALUES (?, ?, ?)",
-                        {group.id, batch_key, static_cast<int64_t>(rows)})
+      return tx.Execute("INSERT INTO fs_batches (group_id, batch_key, rows, written_at_ns)"
+                        " VALUES (?, ?, ?, ?)",
+                        {group.id, batch_key, static_cast<int64_t>(rows), write_ns})
           .status();
     });
     if (status.ok()) {

@@ -36,7 +36,16 @@ const std::vector<store::Migration>& Migrations() {
        " created_at TEXT NOT NULL);"
        "CREATE INDEX fs_offline_files_group ON fs_offline_files (group_id, seq);"
        "CREATE TABLE fs_ingestions (group_id INTEGER NOT NULL, input_key TEXT NOT NULL,"
-       " event_time_ns INTEGER NOT NULL, PRIMARY KEY (group_id, input_key)) WITHOUT ROWID;"}};
+       " event_time_ns INTEGER NOT NULL, PRIMARY KEY (group_id, input_key)) WITHOUT ROWID;"},
+      // Delete tombstones counted apart from records (GroupStats): every tombstone file of
+      // version 1 is named "delete-<id>.rpcol" (the file name: the text after the last '/') and
+      // holds only tombstones. Batch digests remember when they were written, so that a ledger
+      // trim can drop them.
+      {2, "offline files count their delete tombstones; batch digests have a write time",
+       "ALTER TABLE fs_offline_files ADD COLUMN deletes INTEGER NOT NULL DEFAULT 0;"
+       "UPDATE fs_offline_files SET deletes = rows WHERE"
+       " substr(path, length(rtrim(path, replace(path, '/', ''))) + 1) GLOB 'delete-*';"
+       "ALTER TABLE fs_batches ADD COLUMN written_at_ns INTEGER NOT NULL DEFAULT 0;"}};
   return kMigrations;
 }
 
@@ -143,11 +152,17 @@ Result<GroupStats> FeatureStore::Stats(const GroupInfo& group) {
                                            " WHERE group_id = ? AND deleted = 0",
                                            {group.id}));
   ASSIGN_OR_RETURN(stats.online_records, online[0].GetInt64("n"));
-  ASSIGN_OR_RETURN(auto offline, db_->Query("SELECT COUNT(*) AS n, COALESCE(SUM(rows), 0) AS r"
+  ASSIGN_OR_RETURN(auto offline, db_->Query("SELECT COUNT(*) AS n, COALESCE(SUM(rows), 0) AS r,"
+                                            " COALESCE(SUM(deletes), 0) AS d"
                                             " FROM fs_offline_files WHERE group_id = ?",
                                             {group.id}));
   ASSIGN_OR_RETURN(stats.offline_files, offline[0].GetInt64("n"));
-  ASSIGN_OR_RETURN(stats.offline_rows, offline[0].GetInt64("r"));
+  ASSIGN_OR_RETURN(int64_t rows, offline[0].GetInt64("r"));
+  ASSIGN_OR_RETURN(stats.offline_deletes, offline[0].GetInt64("d"));
+  stats.offline_rows = rows - stats.offline_deletes;
+  ASSIGN_OR_RETURN(auto ledger, db_->Query("SELECT COUNT(*) AS n FROM fs_ledger WHERE group_id = ?",
+                                           {group.id}));
+  ASSIGN_OR_RETURN(stats.ledger_entries, ledger[0].GetInt64("n"));
   return stats;
 }
 

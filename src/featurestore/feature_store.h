@@ -61,8 +61,10 @@ struct GroupInfo {
 
 struct GroupStats {
   int64_t online_records = 0;  // live (not soft-deleted) online rows, expired ones included
-  int64_t offline_rows = 0;
+  int64_t offline_rows = 0;     // records put into the offline store (tombstones not included)
+  int64_t offline_deletes = 0;  // delete tombstones in the offline store (is_deleted = 1)
   int64_t offline_files = 0;
+  int64_t ledger_entries = 0;   // (record id, event time) pairs remembered for exactly-once
 };
 
 // One online record. `features` maps every feature name to its value (null when missing).
@@ -105,12 +107,18 @@ struct CleanupOptions {
   // Temporary files (a writer's file before its rename) younger than this are kept: a live
   // writer may still be writing them. Renamed .rpcol files are removed at any age.
   std::chrono::seconds temp_min_age{3600};
+  // When set, the exactly-once ledger forgets (record id, event time) pairs whose event time is
+  // older than the store's clock minus this, and the batch digests recorded before that (by
+  // write time): a later put of such an old event is stored again. Unset: the ledger is kept.
+  std::optional<std::chrono::seconds> ledger_max_age;
 };
 
 struct CleanupResult {
   int64_t removed_files = 0;
   int64_t removed_bytes = 0;
   std::vector<std::string> removed;  // absolute paths
+  int64_t ledger_removed = 0;        // ledger entries forgotten (ledger_max_age)
+  int64_t batches_removed = 0;       // batch digests forgotten (ledger_max_age)
 };
 
 class FeatureStore {
@@ -154,13 +162,16 @@ class FeatureStore {
   // The offline store as one Table: the features, then write_time and api_invocation_time (ISO
   // strings) and is_deleted (Int64 0/1), rows in commit order. With `as_of`: for each record id
   // the row with the newest event time not after `as_of` (ties: the later write), left out when
-  // it is a delete.
+  // it is a delete, ordered by record id (numerically for Integral ids), so the same records
+  // read back as the same table however their ingestion was parallelized.
   Result<data::Table> ReadOffline(const std::string& group,
                                   std::optional<core::TimePoint> as_of = std::nullopt);
 
   // Removes the group's offline files that no catalog row references: files a crashed writer
   // renamed into place but never registered, and its stale temporary files. Registered files
-  // are never touched. Safe to run while other processes write the group.
+  // are never touched. With options.ledger_max_age, also trims the ledger (see CleanupOptions),
+  // which bounds it by the events of that window. Safe to run while other processes write the
+  // group.
   Result<CleanupResult> CleanupOfflineFiles(const std::string& group, CleanupOptions options = {});
 
   const std::string& home() const { return home_; }

@@ -529,6 +529,14 @@ Result<IngestSummary> Ingest(FeatureStore& store, const IngestOptions& options) 
   }
   if (options.batch_size < 1) return InvalidArgumentError("the batch size must be at least 1");
   if (options.input.empty()) return InvalidArgumentError("no input file given");
+  auto stopped = [&] { return options.stop_requested && options.stop_requested(); };
+  auto stop_error = [&](size_t parts_done, size_t parts) {
+    return CancelledError("the ingestion of '" + options.input + "' was stopped (" +
+                          std::to_string(parts_done) + " of " + std::to_string(parts) +
+                          " parts complete; committed batches are kept and a rerun adds the"
+                          " rest exactly once)");
+  };
+  if (stopped()) return stop_error(0, static_cast<size_t>(options.num_actors));
   IngestSummary summary;
   summary.group = options.group;
   ASSIGN_OR_RETURN(GroupInfo group, ResolveGroup(store, options, &summary.group));
@@ -634,6 +642,7 @@ Result<IngestSummary> Ingest(FeatureStore& store, const IngestOptions& options) 
                                                   call_options));
     return Status::Ok();
   };
+  if (stopped()) return stop_error(0, parts);
   for (size_t p = 0; p < parts; ++p) RETURN_IF_ERROR(start_part(p));
   // Parts are collected in the order they finish, and each finished part's actor is released at
   // once: actors are granted CPUs in no set order, so waiting on part 0 while finished actors
@@ -644,7 +653,17 @@ Result<IngestSummary> Ingest(FeatureStore& store, const IngestOptions& options) 
   while (!pending.empty() && failure.ok()) {
     std::vector<compute::ObjectRef> waiting;
     for (size_t p : pending) waiting.push_back(refs[p]);
-    ASSIGN_OR_RETURN(std::vector<compute::ObjectRef> ready, executor->Wait(waiting, 1));
+    if (stopped()) {
+      // Cancel what still runs and wait for it to end: no batch is committing when this returns
+      // (for this ingestion's own executor; a caller's executor may finish one batch later,
+      // which commits whole).
+      for (const compute::ObjectRef& ref : waiting) (void)executor->Cancel(ref);
+      (void)executor->Wait(waiting, waiting.size());
+      return stop_error(parts - pending.size(), parts);
+    }
+    compute::Timeout poll = std::nullopt;
+    if (options.stop_requested) poll = std::chrono::milliseconds(50);
+    ASSIGN_OR_RETURN(std::vector<compute::ObjectRef> ready, executor->Wait(waiting, 1, poll));
     for (const compute::ObjectRef& ref : ready) {
       size_t slot = static_cast<size_t>(
           std::find(waiting.begin(), waiting.end(), ref) - waiting.begin());

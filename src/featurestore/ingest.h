@@ -19,6 +19,7 @@
 // several processes safe). On a cluster of several machines RAYPIPE_HOME must therefore be one
 // shared path on every node (docs/cluster.md). Write times come from each actor's system clock.
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "compute/executor.h"
@@ -57,6 +58,11 @@ struct IngestOptions {
   // LocalExecutor opened with that registry, or a RayExecutor: Ray's workers serve it).
   // Null: a LocalExecutor made for this ingestion. Not owned.
   compute::Executor* executor = nullptr;
+  // Polled before the actors start and while they run (about every 50 ms): once it answers
+  // true, the parts still running are cancelled (an actor stops before its next batch; every
+  // batch commits whole or not at all) and Ingest returns Cancelled after they ended. Batches
+  // committed before the stop stay; a rerun adds exactly the rest. Empty: never stops.
+  std::function<bool()> stop_requested;
 };
 
 struct IngestSummary {

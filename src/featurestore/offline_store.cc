@@ -5,6 +5,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -235,14 +236,49 @@ Result<data::Table> FeatureStore::ReadOffline(const std::string& group_name,
   for (const auto& [id, chosen] : newest) {
     if (deleted->int64s()[chosen.second] == 0) keep.push_back(chosen.second);
   }
-  std::sort(keep.begin(), keep.end());
+  // By record id, not commit order: parallel ingestion commits its parts in whatever order the
+  // actors finish, and a reader (a seeded shuffle, a split) must see the same table every time.
+  if (ids->type() == data::DataType::kInt64) {
+    std::span<const int64_t> values = ids->int64s();
+    std::sort(keep.begin(), keep.end(),
+              [&](int64_t a, int64_t b) { return values[a] < values[b]; });
+  } else if (ids->type() == data::DataType::kString) {
+    std::sort(keep.begin(), keep.end(),
+              [&](int64_t a, int64_t b) { return ids->string(a) < ids->string(b); });
+  } else {
+    std::sort(keep.begin(), keep.end(), [&](int64_t a, int64_t b) {
+      return ids->float64s()[a] < ids->float64s()[b];
+    });
+  }
   return all.Take(keep);
 }
 
 Result<CleanupResult> FeatureStore::CleanupOfflineFiles(const std::string& group_name,
                                                         CleanupOptions options) {
+  if (options.ledger_max_age && options.ledger_max_age->count() < 0) {
+    return InvalidArgumentError("the ledger's maximum age must not be negative");
+  }
   ASSIGN_OR_RETURN(GroupInfo group, DescribeGroup(group_name));
-  return CleanupGroup(group, options);
+  ASSIGN_OR_RETURN(CleanupResult result, CleanupGroup(group, options));
+  if (!options.ledger_max_age) return result;
+  const int64_t cutoff =
+      ToNanos(clock_->Now()) -
+      std::chrono::duration_cast<std::chrono::nanoseconds>(*options.ledger_max_age).count();
+  Status status = db_->Transaction([&](store::SqlSession& tx) -> Status {
+    ASSIGN_OR_RETURN(store::ExecResult ledger,
+                     tx.Execute("DELETE FROM fs_ledger WHERE group_id = ? AND event_time_ns < ?",
+                                {group.id, cutoff}));
+    ASSIGN_OR_RETURN(store::ExecResult batches,
+                     tx.Execute("DELETE FROM fs_batches WHERE group_id = ? AND written_at_ns < ?",
+                                {group.id, cutoff}));
+    result.ledger_removed = ledger.changes;
+    result.batches_removed = batches.changes;
+    return Status::Ok();
+  });
+  if (!status.ok()) {
+    return status.WithContext("trimming the ledger of feature group '" + group_name + "'");
+  }
+  return result;
 }
 
 Result<CleanupResult> FeatureStore::CleanupGroup(const GroupInfo& group, CleanupOptions options) {

@@ -188,6 +188,25 @@ TEST_F(OfflineStoreTest, HardDeleteLeavesTombstoneForAsOfReads) {
   EXPECT_THAT(Ids(*latest), ElementsAre("1", "2"));
 }
 
+TEST_F(OfflineStoreTest, AsOfReadsAreOrderedByRecordIdNotByCommitOrder) {
+  GroupInfo group = Create();
+  // Two ingestion parts committed in the "wrong" order, as parallel actors may.
+  ASSERT_TRUE(store_->CommitBatch(group, HousesBatch({{30, 100, 1, "a"}, {4, 100, 2, "b"}}),
+                                  clock_.Now())
+                  .ok());
+  ASSERT_TRUE(store_->CommitBatch(group, HousesBatch({{100, 100, 3, "c"}, {2, 100, 4, "d"}}),
+                                  clock_.Now())
+                  .ok());
+  auto table = store_->ReadOffline("houses", At(150));
+  ASSERT_TRUE(table.ok()) << table.status();
+  const data::Column* ids = *table->ColumnByName("house_id");
+  EXPECT_THAT(std::vector<int64_t>(ids->int64s().begin(), ids->int64s().end()),
+              ElementsAre(2, 4, 30, 100));  // numerically, not "100" < "2"
+  const data::Column* cities = *table->ColumnByName("city");
+  EXPECT_EQ(cities->string(0), "d");
+  EXPECT_EQ(cities->string(3), "c");
+}
+
 TEST_F(OfflineStoreTest, OfflineOnlyDeleteIsStoredOnce) {
   GroupInfo group = Create(/*online=*/false);
   ASSERT_TRUE(store_->CommitBatch(group, HousesBatch({{1, 100, 10, "a"}}), clock_.Now()).ok());
@@ -196,7 +215,8 @@ TEST_F(OfflineStoreTest, OfflineOnlyDeleteIsStoredOnce) {
   EXPECT_EQ(repeated.code(), StatusCode::kAlreadyExists) << repeated;
   auto stats = store_->Stats(group);
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->offline_rows, 2);
+  EXPECT_EQ(stats->offline_rows, 1);
+  EXPECT_EQ(stats->offline_deletes, 1);
   EXPECT_EQ(stats->offline_files, 2);
   auto after = store_->ReadOffline("houses", At(250));
   ASSERT_TRUE(after.ok());
@@ -280,6 +300,109 @@ TEST_F(OfflineStoreTest, LargeBatchAcrossHoursWithRepeats) {
   stats = store_->Stats(group);
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->offline_rows, 2500);
+}
+
+TEST_F(OfflineStoreTest, StatsCountTombstonesApartFromRecords) {
+  GroupInfo group = Create();
+  ASSERT_TRUE(store_->CommitBatch(group, HousesBatch({{1, 100, 10, "a"}, {2, 100, 20, "b"}}),
+                                  clock_.Now())
+                  .ok());
+  ASSERT_TRUE(store_->DeleteRecord("houses", "1", At(200), DeleteMode::kSoft).ok());
+  ASSERT_TRUE(store_->DeleteRecord("houses", "2", At(300), DeleteMode::kHard).ok());
+  auto stats = store_->Stats(group);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->offline_rows, 2);     // the two puts
+  EXPECT_EQ(stats->offline_deletes, 2);  // the two tombstones
+  EXPECT_EQ(stats->offline_files, 3);
+  EXPECT_EQ(stats->online_records, 0);
+  EXPECT_EQ(stats->ledger_entries, 4);
+}
+
+TEST_F(OfflineStoreTest, SchemaVersion2CountsTheTombstonesOfAVersion1Store) {
+  GroupInfo group = Create();
+  ASSERT_TRUE(store_->CommitBatch(group, HousesBatch({{1, 100, 10, "a"}, {2, 100, 20, "b"}}),
+                                  clock_.Now())
+                  .ok());
+  ASSERT_TRUE(store_->DeleteRecord("houses", "1", At(200), DeleteMode::kSoft).ok());
+  store_.reset();
+  {
+    // Back to the version 1 schema, which had neither column.
+    auto db = store::OpenHomeMetadata(dir_.path(), {});
+    ASSERT_TRUE(db.ok()) << db.status();
+    for (const char* sql : {"ALTER TABLE fs_offline_files DROP COLUMN deletes",
+                            "ALTER TABLE fs_batches DROP COLUMN written_at_ns",
+                            "DELETE FROM raypipe_schema_migrations WHERE"
+                            " component = 'featurestore' AND version = 2"}) {
+      ASSERT_TRUE((*db)->Execute(sql).ok()) << sql;
+    }
+  }
+  store_ = Open();
+  ASSERT_NE(store_, nullptr);
+  auto stats = store_->Stats(group);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->offline_rows, 2);
+  EXPECT_EQ(stats->offline_deletes, 1);
+  EXPECT_EQ(stats->offline_files, 2);
+  // The store still reads and writes.
+  EXPECT_EQ(store_->GetRecord("houses", "1").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->GetRecord("houses", "2").ok());
+  auto rerun = store_->CommitBatch(group, HousesBatch({{1, 100, 10, "a"}, {2, 100, 20, "b"}}),
+                                   clock_.Now());
+  ASSERT_TRUE(rerun.ok()) << rerun.status();
+  EXPECT_EQ(rerun->written, 0);
+}
+
+TEST_F(OfflineStoreTest, CleanupTrimsTheLedgerByEventAge) {
+  GroupInfo group = Create();
+  // Clock: At(36000). Two old events and one recent one.
+  ASSERT_TRUE(store_->CommitBatch(group, HousesBatch({{1, 100, 1, "a"}, {2, 100, 2, "b"}}),
+                                  clock_.Now())
+                  .ok());
+  ASSERT_TRUE(store_->CommitBatch(group, HousesBatch({{1, 30000, 3, "c"}}), clock_.Now()).ok());
+  EXPECT_EQ(store_->Stats(group)->ledger_entries, 3);
+
+  CleanupOptions bad;
+  bad.ledger_max_age = std::chrono::seconds(-1);
+  EXPECT_EQ(store_->CleanupOfflineFiles("houses", bad).status().code(),
+            StatusCode::kInvalidArgument);
+
+  CleanupOptions options;
+  options.ledger_max_age = std::chrono::seconds(10000);  // forget events before At(26000)
+  auto trimmed = store_->CleanupOfflineFiles("houses", options);
+  ASSERT_TRUE(trimmed.ok()) << trimmed.status();
+  EXPECT_EQ(trimmed->ledger_removed, 2);
+  EXPECT_EQ(trimmed->batches_removed, 0);  // both written at At(36000)
+  EXPECT_EQ(store_->Stats(group)->ledger_entries, 1);
+
+  // Inside the window a put is still exactly once, whatever batch it comes in.
+  auto recent = store_->CommitBatch(group, HousesBatch({{1, 30000, 3, "c"}, {3, 30000, 4, "d"}}),
+                                    clock_.Now());
+  ASSERT_TRUE(recent.ok()) << recent.status();
+  EXPECT_EQ(recent->written, 1);
+  EXPECT_EQ(recent->duplicates, 1);
+  // A forgotten old event is stored again (offline only: the online record is newer).
+  auto old = store_->CommitBatch(group, HousesBatch({{2, 100, 2, "b"}, {4, 30000, 5, "e"}}),
+                                 clock_.Now());
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->written, 2);
+  auto record = store_->GetRecord("houses", "1");
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->features["city"], "c");
+
+  // Later, with a zero age, every event and batch digest is older than the clock.
+  clock_.Set(At(40000));
+  options.ledger_max_age = std::chrono::seconds(0);
+  trimmed = store_->CleanupOfflineFiles("houses", options);
+  ASSERT_TRUE(trimmed.ok()) << trimmed.status();
+  EXPECT_EQ(trimmed->ledger_removed, 4);
+  EXPECT_EQ(trimmed->batches_removed, 4);
+  auto stats = store_->Stats(group);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->ledger_entries, 0);
+  EXPECT_EQ(stats->offline_rows, 6);
+  // Registered files are untouched by a ledger trim (the last batch spans two hours).
+  EXPECT_EQ(stats->offline_files, 5);
+  EXPECT_EQ(store_->ReadOffline("houses")->num_rows(), 6u);
 }
 
 }  // namespace

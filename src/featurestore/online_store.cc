@@ -226,7 +226,7 @@ Status FeatureStore::DeleteRecord(const std::string& group_name, const std::stri
       RETURN_IF_ERROR(internal::CheckFilesExist(files));
       for (const std::string& path : files) {
         RETURN_IF_ERROR(tx.Execute("INSERT INTO fs_offline_files (group_id, path, rows,"
-                                   " created_at) VALUES (?, ?, 1, ?)",
+                                   " deletes, created_at) VALUES (?, ?, 1, 1, ?)",
                                    {group.id, path, core::FormatIsoTime(now)})
                             .status());
       }

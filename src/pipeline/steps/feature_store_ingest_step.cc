@@ -310,6 +310,9 @@ Result<StepOutcome> FeatureStoreIngestStepRunner::Run(StepContext& context) {
   options.cpus_per_actor = arguments.cpus_per_actor;
   options.targets = arguments.targets;
   options.executor = context.executor;
+  // A stop cancels the actors between batches: committed batches stay whole, and rerunning the
+  // step stores exactly the rest.
+  options.stop_requested = [&context] { return context.StopRequested(); };
   context.Log("ingesting " + arguments.input_csv + " into '" + arguments.group + "' with " +
               std::to_string(arguments.num_actors) + " actors of " +
               FormatNumber(arguments.cpus_per_actor) + " CPU");

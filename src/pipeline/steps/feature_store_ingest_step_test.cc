@@ -1,7 +1,10 @@
 #include "pipeline/steps/feature_store_ingest_step.h"
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -87,6 +90,48 @@ TEST_F(FeatureStoreIngestStepTest, CreatesTheGroupFromTheInputAndIngestsExactlyO
   EXPECT_EQ(second->properties["RecordCount"], 500);
   EXPECT_EQ(second->properties["IngestedCount"], 0);
   EXPECT_EQ(store->ReadOffline("houses")->num_rows(), 500u);
+}
+
+TEST_F(FeatureStoreIngestStepTest, StopCancelsBetweenBatchesAndARerunCompletesExactlyOnce) {
+  data::HousingOptions options;
+  options.rows = 200000;  // 20 batches: the stop lands while the actors still run
+  options.seed = 5;
+  ASSERT_TRUE(
+      data::WriteCsvFile(*data::GenerateHousing(options),
+                         (home_.pipeline_dir() / "big.csv").string())
+          .ok());
+  const json arguments = {{"FeatureGroupName", "houses"}, {"Input", "big.csv"},
+                          {"NumActors", 2}};
+  auto store = OpenStore();
+  // Requests the stop once a committed batch is visible.
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!done.load()) {
+      Result<featurestore::GroupInfo> group = store->DescribeGroup("houses");
+      if (group.ok() && store->Stats(*group)->offline_rows > 0) {
+        home_.stop().store(true);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  Result<StepOutcome> stopped = Run(arguments);
+  done.store(true);
+  watcher.join();
+  ASSERT_EQ(stopped.status().code(), StatusCode::kCancelled) << stopped.status().ToString();
+  featurestore::GroupInfo group = *store->DescribeGroup("houses");
+  const int64_t partial = store->Stats(group)->offline_rows;
+  EXPECT_GT(partial, 0);
+  EXPECT_LT(partial, 200000);
+  EXPECT_EQ(partial % 10000, 0);  // whole batches only
+  EXPECT_EQ(store->Stats(group)->online_records, partial);
+
+  home_.stop().store(false);
+  Result<StepOutcome> rerun = Run(arguments);
+  ASSERT_TRUE(rerun.ok()) << rerun.status().ToString();
+  EXPECT_EQ(rerun->properties["IngestedCount"], 200000 - partial);
+  EXPECT_EQ(store->Stats(group)->offline_rows, 200000);
+  EXPECT_EQ(store->Stats(group)->online_records, 200000);
 }
 
 TEST_F(FeatureStoreIngestStepTest, UsesAGivenDefinitionFileOrInlineObject) {
