@@ -1,11 +1,13 @@
 // The serving benchmark's helper (bench/run drives it with wrk):
 //   serving_bench model --out DIR [--rows N] [--rounds R]   train a housing model bundle
-//   serving_bench serve --bundle DIR --port P [--workers N]  serve it (the endpoint server)
-//   serving_bench static --port P --impl raypipe|httplib [--workers N]
+//   serving_bench serve --bundle DIR --port P [--workers N] [--yield 0|1]
+//                                                  serve it (the endpoint server)
+//   serving_bench static --port P --impl raypipe|httplib [--workers N] [--yield 0|1]
 //                                                  a static 200 from either HTTP layer, the
 //                                                  measurement behind the choice of server
 //   serving_bench predict --bundle DIR [--reps N]  in-process single-row predict time
-// Servers print "ready PORT" and run until SIGTERM or SIGINT.
+// Servers print "ready PORT" and run until SIGTERM or SIGINT. --yield 1 turns on
+// HttpServerOptions::yield_between_batches (off by default, as in `raypipe serve`).
 
 #include <signal.h>
 #if RAYPIPE_HAVE_HTTPLIB
@@ -96,6 +98,7 @@ int Serve(const std::map<std::string, std::string>& flags) {
   raypipe::serving::EndpointServerOptions options;
   options.http.port = std::atoi(Get(flags, "--port", "8080").c_str());
   options.http.workers = std::atoi(Get(flags, "--workers", "0").c_str());
+  options.http.yield_between_batches = Get(flags, "--yield", "0") == "1";
   auto server = raypipe::serving::EndpointServer::Start(options);
   if (!server.ok()) return Fail(server.status());
   raypipe::serving::Variant variant;
@@ -137,6 +140,7 @@ int Static(const std::map<std::string, std::string>& flags) {
   raypipe::serving::HttpServerOptions options;
   options.port = port;
   options.workers = workers;
+  options.yield_between_batches = Get(flags, "--yield", "0") == "1";
   auto server = raypipe::serving::HttpServer::Start(
       options, [](const raypipe::serving::HttpRequest&, raypipe::serving::HttpResponse& response) {
         response.body = "ok\n";

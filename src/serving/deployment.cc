@@ -8,24 +8,36 @@
 
 namespace raypipe::serving {
 
-Result<std::shared_ptr<const BundleModel>> BundleModel::Load(const std::filesystem::path& dir) {
+Result<std::shared_ptr<const BundleModel>> BundleModel::Load(const std::filesystem::path& dir,
+                                                             const BundleModelOptions& options) {
   ASSIGN_OR_RETURN(ml::ModelBundle bundle, ml::LoadModelBundle(dir));
   // One thread per prediction: the server already runs one request per core, and XGBoost's
   // default (every core, through OpenMP) makes single-row requests wait on thread teams.
   ASSIGN_OR_RETURN(std::unique_ptr<ml::Booster> booster, bundle.booster->Clone());
   RETURN_IF_ERROR(booster->SetParam("nthread", "1"));
-  Result<std::unique_ptr<const TreeEnsemble>> ensemble = TreeEnsemble::Compile(*booster);
-  if (!ensemble.ok()) {
+  Result<std::unique_ptr<const TreeEnsemble>> ensemble =
+      options.compiler ? options.compiler(*booster) : TreeEnsemble::Build(*booster);
+  // Compiled trees answer only when they agree with XGBoost, whoever compiled them.
+  Status usable = ensemble.status();
+  if (usable.ok()) {
+    usable = *ensemble == nullptr ? InternalError("the tree compiler returned no model")
+                                  : (*ensemble)->Verify(*booster);
+  }
+  std::string fallback_reason;
+  if (!usable.ok()) {
+    fallback_reason = std::string(usable.message());
     RAYPIPE_LOG(Info) << "model bundle " << dir.string() << " is predicted by XGBoost ("
-                      << ensemble.status().message() << ")";
+                      << fallback_reason << ")";
   }
   bundle.booster = std::move(booster);
   return std::make_shared<const BundleModel>(
-      std::move(bundle), ensemble.ok() ? std::move(*ensemble) : nullptr);
+      std::move(bundle), usable.ok() ? std::move(*ensemble) : nullptr, std::move(fallback_reason));
 }
 
-BundleModel::BundleModel(ml::ModelBundle bundle, std::unique_ptr<const TreeEnsemble> ensemble)
-    : bundle_(std::move(bundle)), ensemble_(std::move(ensemble)) {
+BundleModel::BundleModel(ml::ModelBundle bundle, std::unique_ptr<const TreeEnsemble> ensemble,
+                         std::string fallback_reason)
+    : bundle_(std::move(bundle)), ensemble_(std::move(ensemble)),
+      fallback_reason_(std::move(fallback_reason)) {
   offsets_.assign(bundle_.features.size(), 0.0);
   scales_.assign(bundle_.features.size(), 1.0);
   if (!bundle_.preprocessing.has_value()) return;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -24,25 +25,44 @@
 
 namespace raypipe::serving {
 
+// Turns a booster into compiled trees for BundleModel::Load.
+using TreeCompiler =
+    std::function<Result<std::unique_ptr<const TreeEnsemble>>(const ml::Booster& booster)>;
+
+struct BundleModelOptions {
+  // Empty: TreeEnsemble::Build. Whatever it returns is verified against the booster
+  // (TreeEnsemble::Verify) before it answers a request; tests inject compilers that fail or
+  // build the wrong trees to exercise the fallback to XGBoost.
+  TreeCompiler compiler;
+};
+
 // A model bundle (ml/model_bundle.h) as a serving Model: raw features in, the bundle's
 // preprocessing applied, XGBoost predictions out. The trees are compiled for the request path
-// (tree_ensemble.h) when the model allows it; otherwise XGBoost's in-place predict answers.
-// Thread-safe.
+// (tree_ensemble.h) when the model allows it and the compiled trees agree with XGBoost on the
+// probe rows; otherwise (unsupported model, a compile error, any disagreement) XGBoost's
+// in-place predict answers, and fallback_reason() says why. Thread-safe.
 class BundleModel : public Model {
  public:
-  // Loads the bundle directory; errors name the file.
-  static Result<std::shared_ptr<const BundleModel>> Load(const std::filesystem::path& dir);
-  // `ensemble` may be null (XGBoost predicts).
-  BundleModel(ml::ModelBundle bundle, std::unique_ptr<const TreeEnsemble> ensemble);
+  // Loads the bundle directory; errors name the file. A model that cannot be compiled still
+  // loads (XGBoost predicts).
+  static Result<std::shared_ptr<const BundleModel>> Load(const std::filesystem::path& dir,
+                                                         const BundleModelOptions& options = {});
+  // `ensemble` may be null (XGBoost predicts; `fallback_reason` says why).
+  BundleModel(ml::ModelBundle bundle, std::unique_ptr<const TreeEnsemble> ensemble,
+              std::string fallback_reason = {});
 
   const std::vector<std::string>& features() const override { return bundle_.features; }
   Result<std::vector<float>> Predict(std::span<const float> rows, size_t num_rows) const override;
   // Whether the compiled trees answer (false: XGBoost's in-place predict).
   bool compiled() const { return ensemble_ != nullptr; }
+  // Why XGBoost's in-place predict answers ("" when compiled): the compiler's or the
+  // verification's error.
+  const std::string& fallback_reason() const { return fallback_reason_; }
 
  private:
   ml::ModelBundle bundle_;
   std::unique_ptr<const TreeEnsemble> ensemble_;
+  std::string fallback_reason_;
   // The preprocessing per feature, (x - offset) / scale; 0 and 1 for unscaled features.
   std::vector<double> offsets_;
   std::vector<double> scales_;

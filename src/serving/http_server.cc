@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -216,13 +217,21 @@ std::string_view ReasonPhrase(int status) {
   }
 }
 
-// One event loop: accepts from the shared listening socket and serves the connections it
-// accepted. Only its own thread touches its connections.
+// One event loop. Whichever loop the kernel wakes for the shared listening socket accepts, and
+// hands each new connection to the loop that holds the fewest (itself on a tie); from then on
+// only that loop's thread touches the connection.
+//
+// Why hand off: with EPOLLEXCLUSIVE the kernel wakes one loop, which accepts everything queued,
+// so a burst of keep-alive connections (wrk's 64 at start, a load balancer's pool) landed
+// unevenly, 64/0 and 61/3 in measurements on 2 loops: one loop answered nearly every request
+// while the other cores idled, for as long as those connections lived.
 class HttpServer::Worker {
  public:
-  Worker(const HttpServerOptions& options, const HttpHandler& handler, int listen_fd)
-      : options_(options), handler_(handler), listen_fd_(listen_fd) {}
+  Worker(const HttpServerOptions& options, const HttpHandler& handler, int listen_fd,
+         const std::vector<std::unique_ptr<Worker>>& siblings)
+      : options_(options), handler_(handler), listen_fd_(listen_fd), siblings_(siblings) {}
 
+  // Creates the event loop; Start() runs it.
   Status Init() {
     epoll_ = Fd(::epoll_create1(EPOLL_CLOEXEC));
     wake_ = Fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -240,9 +249,11 @@ class HttpServer::Worker {
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &event) != 0) {
       return UnavailableError("cannot watch the wake-up descriptor: " + ErrnoText(errno));
     }
-    thread_ = std::thread([this] { Run(); });
     return Status::Ok();
   }
+
+  // REQUIRES: every sibling is Init()ed (a running loop may hand connections to any of them).
+  void Start() { thread_ = std::thread([this] { Run(); }); }
 
   // Asks the loop to drain until `deadline`; safe from any thread.
   void BeginDrain(Clock::time_point deadline) {
@@ -257,6 +268,24 @@ class HttpServer::Worker {
 
   void Join() {
     if (thread_.joinable()) thread_.join();
+  }
+
+  // Connections this loop serves, counting those handed to it and not yet picked up.
+  size_t load() const { return load_.load(std::memory_order_relaxed); }
+
+  // Gives this loop a connection another loop accepted (its load() already counts it); safe
+  // from any thread. A loop that has stopped closes it.
+  void HandOff(Fd fd) {
+    {
+      std::lock_guard<std::mutex> lock(inbox_mutex_);
+      if (!inbox_open_) {
+        load_.fetch_sub(1, std::memory_order_relaxed);
+        return;  // `fd` closes here
+      }
+      inbox_.push_back(std::move(fd));
+    }
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t written = ::write(wake_.get(), &one, sizeof(one));
   }
 
  private:
@@ -298,17 +327,22 @@ class HttpServer::Worker {
       const int count = ::epoll_wait(epoll_.get(), events.data(),
                                      static_cast<int>(events.size()), drain_started ? 50 : 1000);
       if (count < 0 && errno != EINTR) break;
+      bool served = false;
       for (int event_idx = 0; event_idx < count; ++event_idx) {
         const int fd = events[event_idx].data.fd;
         if (fd == wake_.get()) {
           uint64_t value = 0;
           [[maybe_unused]] ssize_t read_bytes = ::read(fd, &value, sizeof(value));
+          TakeHandedOff();
         } else if (fd == listen_fd_) {
           if (!draining_.load()) Accept();
         } else {
           OnEvent(fd, events[event_idx].events);
+          served = true;
         }
       }
+      // See HttpServerOptions::yield_between_batches.
+      if (served && options_.yield_between_batches) sched_yield();
       const auto now = Clock::now();
       if (now - last_sweep > std::chrono::seconds(1)) {
         last_sweep = now;
@@ -319,29 +353,70 @@ class HttpServer::Worker {
         for (int fd : expired) Close(fd);
       }
     }
+    std::vector<Fd> unclaimed;  // closed on return
+    {
+      std::lock_guard<std::mutex> lock(inbox_mutex_);
+      inbox_open_ = false;
+      unclaimed.swap(inbox_);
+    }
+    load_.fetch_sub(connections_.size() + unclaimed.size(), std::memory_order_relaxed);
     connections_.clear();  // cuts whatever is left after the deadline
   }
 
   void Accept() {
     while (true) {
-      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) return;  // EAGAIN (another worker took it) or a transient error
+      Fd fd(::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+      if (fd.get() < 0) return;  // EAGAIN (another worker took it) or a transient error
       const int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      auto connection = std::make_unique<Connection>();
-      connection->fd = Fd(fd);
-      connection->last_active = Clock::now();
-      epoll_event event{};
-      event.events = EPOLLIN | EPOLLRDHUP;
-      event.data.fd = fd;
-      if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) continue;
-      connections_.emplace(fd, std::move(connection));
+      ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      Worker* target = this;
+      for (const auto& sibling : siblings_) {
+        if (sibling->load() < target->load()) target = sibling.get();
+      }
+      target->load_.fetch_add(1, std::memory_order_relaxed);
+      if (target == this) {
+        Adopt(std::move(fd));
+      } else {
+        target->HandOff(std::move(fd));
+      }
     }
+  }
+
+  // Connections other loops handed to this one; closed unaccepted while draining.
+  void TakeHandedOff() {
+    std::vector<Fd> handed;
+    {
+      std::lock_guard<std::mutex> lock(inbox_mutex_);
+      handed.swap(inbox_);
+    }
+    for (Fd& fd : handed) {
+      if (draining_.load()) {
+        load_.fetch_sub(1, std::memory_order_relaxed);
+        continue;
+      }
+      Adopt(std::move(fd));
+    }
+  }
+
+  // Serves `fd` on this loop. REQUIRES: load_ already counts it.
+  void Adopt(Fd fd) {
+    const int raw_fd = fd.get();
+    auto connection = std::make_unique<Connection>();
+    connection->fd = std::move(fd);
+    connection->last_active = Clock::now();
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLRDHUP;
+    event.data.fd = raw_fd;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, raw_fd, &event) != 0) {
+      load_.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+    connections_.emplace(raw_fd, std::move(connection));
   }
 
   void Close(int fd) {
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-    connections_.erase(fd);
+    if (connections_.erase(fd) > 0) load_.fetch_sub(1, std::memory_order_relaxed);
   }
 
   void OnEvent(int fd, uint32_t events) {
@@ -475,6 +550,7 @@ class HttpServer::Worker {
   const HttpServerOptions& options_;
   const HttpHandler& handler_;
   const int listen_fd_;
+  const std::vector<std::unique_ptr<Worker>>& siblings_;  // every loop, this one included
   Fd epoll_;
   Fd wake_;
   std::thread thread_;
@@ -482,6 +558,10 @@ class HttpServer::Worker {
   std::mutex drain_mutex_;  // guards drain_deadline_
   Clock::time_point drain_deadline_;
   std::unordered_map<int, std::unique_ptr<Connection>> connections_;  // only the loop's thread
+  std::atomic<size_t> load_{0};  // connections_.size() plus handed-off fds not yet adopted
+  std::mutex inbox_mutex_;       // guards inbox_ and inbox_open_
+  std::vector<Fd> inbox_;        // connections handed to this loop by others
+  bool inbox_open_ = true;       // false once the loop has stopped
 };
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler, int listen_fd, int port)
@@ -525,14 +605,17 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
   // The server owns the descriptor from here on (closed in Shutdown).
   std::unique_ptr<HttpServer> server(
       new HttpServer(std::move(options), std::move(handler), listen_fd.Release(), port));
+  // Every loop exists before any runs: a running loop may hand a connection to any of them.
   for (int worker_idx = 0; worker_idx < workers; ++worker_idx) {
-    auto worker = std::make_unique<Worker>(server->options_, server->handler_, server->listen_fd_);
+    auto worker = std::make_unique<Worker>(server->options_, server->handler_, server->listen_fd_,
+                                           server->workers_);
     if (Status status = worker->Init(); !status.ok()) {
       server->Shutdown(std::chrono::milliseconds(0));
       return status;
     }
     server->workers_.push_back(std::move(worker));
   }
+  for (auto& worker : server->workers_) worker->Start();
   return server;
 }
 

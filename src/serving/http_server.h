@@ -1,8 +1,9 @@
 #pragma once
 
 // A small HTTP/1.1 server for the endpoint: keep-alive, pipelining, one epoll worker thread per
-// core sharing one listening socket, a body limit answered with 413 before the body is read,
-// `Expect: 100-continue`, and a bounded drain on shutdown.
+// core sharing one listening socket (each new connection goes to the loop serving the fewest),
+// a body limit answered with 413 before the body is read, `Expect: 100-continue`, and a bounded
+// drain on shutdown.
 //
 // Why not a library: cpp-httplib (Debian's 0.11) serves each keep-alive connection on a blocking
 // pool thread, so 64 keep-alive clients need 64 threads, not one per core; Boost.Beast is not
@@ -55,6 +56,12 @@ struct HttpServerOptions {
   size_t max_body_bytes = 6 * 1024 * 1024;  // larger Content-Length -> 413 (SageMaker's 6 MB)
   size_t max_header_bytes = 64 * 1024;      // request line + headers; larger -> 431
   std::chrono::milliseconds idle_timeout{60'000};  // an idle keep-alive connection is closed
+  // After each batch of connection events, an event loop yields its CPU (sched_yield), so the
+  // threads waiting for that core run before the next batch instead of after the loop's time
+  // slice. Helps when those threads are the clients (wrk on the same 2 cores: p99 ~4.6 ms ->
+  // ~2 ms, same throughput); hurts when they are CPU-bound neighbours (compilers on the same
+  // cores: throughput fell from ~75k to 15k-49k req/s), hence off by default. See README.md.
+  bool yield_between_batches = false;
 };
 
 // Thread-safe. Destruction shuts down with no drain.

@@ -1,7 +1,10 @@
 #include "serving/http_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -129,6 +132,43 @@ TEST(HttpServerTest, ShutdownDrainsRequestInFlight) {
   request.join();
   EXPECT_EQ(status.load(), 200);
   EXPECT_FALSE(HttpClient::Connect("127.0.0.1", server->port()).ok());
+}
+
+TEST(HttpServerTest, ABurstOfConnectionsIsSpreadEvenlyOverTheLoops) {
+  // Which loop thread answered each connection's one request.
+  std::mutex mutex;  // guards requests_per_loop
+  std::map<std::thread::id, int> requests_per_loop;
+  HttpServerOptions options;
+  options.port = 0;
+  options.workers = 4;
+  auto server = HttpServer::Start(options, [&](const HttpRequest&, HttpResponse& response) {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++requests_per_loop[std::this_thread::get_id()];
+    response.body = "ok";
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  // 64 connections opened at once queue up in the backlog, where one woken loop accepts them
+  // all: without the hand-off to the least-loaded loop, one loop kept most of them.
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (int client_idx = 0; client_idx < 64; ++client_idx) {
+    clients.push_back(Connect(**server));
+    ASSERT_NE(clients.back(), nullptr);
+  }
+  for (auto& client : clients) {
+    auto response = client->Send("GET", "/x");
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->status, 200);
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  ASSERT_EQ(requests_per_loop.size(), 4u);
+  int fewest = 64;
+  int most = 0;
+  for (const auto& [loop, requests] : requests_per_loop) {
+    fewest = std::min(fewest, requests);
+    most = std::max(most, requests);
+  }
+  // 16 each; two loops accepting at the same moment may both pick the same least-loaded loop.
+  EXPECT_LE(most - fewest, 2) << "fewest " << fewest << ", most " << most;
 }
 
 TEST(HttpServerTest, BadHostAndBusyPortAreErrors) {

@@ -3,9 +3,11 @@
 // For tests: trains a tiny XGBoost model through ml's API and writes it as a model bundle with
 // a StandardScaler, so tests serve a real booster with real preprocessing. The model learns
 // y = offset + 10 * A on features A (0..9), B and C (noise), and predicts it to within ~1.
+// `params` are XGBoost parameters set after the defaults ({"booster", "dart"}, ...).
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -24,7 +26,9 @@ inline const std::vector<std::string>& TestBundleFeatures() {
   return features;
 }
 
-inline Status WriteTestBundle(const std::filesystem::path& dir, float offset) {
+inline Status WriteTestBundle(
+    const std::filesystem::path& dir, float offset,
+    const std::vector<std::pair<std::string, std::string>>& params = {}) {
   constexpr size_t kRows = 200;
   std::vector<double> a(kRows), b(kRows), c(kRows);
   std::vector<float> rows, labels;
@@ -56,6 +60,7 @@ inline Status WriteTestBundle(const std::filesystem::path& dir, float offset) {
   RETURN_IF_ERROR(booster->SetParam("max_depth", "6"));
   RETURN_IF_ERROR(booster->SetParam("nthread", "1"));
   RETURN_IF_ERROR(booster->SetParam("seed", "7"));
+  for (const auto& [name, value] : params) RETURN_IF_ERROR(booster->SetParam(name, value));
   for (int round = 0; round < 5; ++round) RETURN_IF_ERROR(booster->UpdateOneIter(round, *train));
   return ml::WriteModelBundle(dir, *booster, TestBundleFeatures(), "y", &scaler);
 }

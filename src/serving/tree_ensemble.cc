@@ -64,6 +64,12 @@ float Sigmoid(float margin) { return 1.0f / (1.0f + std::exp(-margin)); }
 }  // namespace
 
 Result<std::unique_ptr<const TreeEnsemble>> TreeEnsemble::Compile(const ml::Booster& booster) {
+  ASSIGN_OR_RETURN(std::unique_ptr<const TreeEnsemble> ensemble, Build(booster));
+  RETURN_IF_ERROR(ensemble->Verify(booster));
+  return ensemble;
+}
+
+Result<std::unique_ptr<const TreeEnsemble>> TreeEnsemble::Build(const ml::Booster& booster) {
   ASSIGN_OR_RETURN(std::string text, booster.SaveModelToBuffer(ml::ModelFormat::kJson));
   const json model = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (model.is_discarded() || !model.contains("learner")) {
@@ -143,17 +149,25 @@ Result<std::unique_ptr<const TreeEnsemble>> TreeEnsemble::Compile(const ml::Boos
       ensemble->nodes_.push_back(node);
     }
   }
+  return std::unique_ptr<const TreeEnsemble>(std::move(ensemble));
+}
 
+Status TreeEnsemble::Verify(const ml::Booster& booster) const {
+  ASSIGN_OR_RETURN(size_t booster_features, booster.NumFeatures());
+  if (booster_features != num_features_) {
+    return InternalError("the compiled model reads " + std::to_string(num_features_) +
+                         " features where XGBoost's reads " + std::to_string(booster_features));
+  }
   // Probe rows: each value just below, at or just above one of its feature's thresholds, or
   // missing, so that together they take both branches of the splits and the missing branch.
-  std::vector<std::vector<float>> thresholds(ensemble->num_features_);
-  for (const Node& node : ensemble->nodes_) {
+  std::vector<std::vector<float>> thresholds(num_features_);
+  for (const Node& node : nodes_) {
     if (node.feature >= 0) thresholds[node.feature].push_back(node.value);
   }
   std::mt19937_64 random(7);
-  std::vector<float> probes(kProbeRows * ensemble->num_features_);
+  std::vector<float> probes(kProbeRows * num_features_);
   for (size_t row_idx = 0; row_idx < kProbeRows; ++row_idx) {
-    for (size_t feature_idx = 0; feature_idx < ensemble->num_features_; ++feature_idx) {
+    for (size_t feature_idx = 0; feature_idx < num_features_; ++feature_idx) {
       const std::vector<float>& cuts = thresholds[feature_idx];
       float value = std::numeric_limits<float>::quiet_NaN();
       const uint64_t pick = random();
@@ -166,7 +180,7 @@ Result<std::unique_ptr<const TreeEnsemble>> TreeEnsemble::Compile(const ml::Boos
       } else if (cuts.empty()) {
         value = static_cast<float>(pick % 1000) - 500.0f;
       }
-      probes[row_idx * ensemble->num_features_ + feature_idx] = value;
+      probes[row_idx * num_features_ + feature_idx] = value;
     }
   }
   ASSIGN_OR_RETURN(std::vector<float> expected, booster.PredictDense(probes, kProbeRows));
@@ -175,7 +189,7 @@ Result<std::unique_ptr<const TreeEnsemble>> TreeEnsemble::Compile(const ml::Boos
                               " values for " + std::to_string(kProbeRows) + " rows");
   }
   std::vector<float> actual(kProbeRows);
-  ensemble->Predict(probes, kProbeRows, actual.data());
+  Predict(probes, kProbeRows, actual.data());
   for (size_t row_idx = 0; row_idx < kProbeRows; ++row_idx) {
     const float want = expected[row_idx];
     const float got = actual[row_idx];
@@ -185,7 +199,7 @@ Result<std::unique_ptr<const TreeEnsemble>> TreeEnsemble::Compile(const ml::Boos
                            std::to_string(row_idx) + ")");
     }
   }
-  return std::unique_ptr<const TreeEnsemble>(std::move(ensemble));
+  return Status::Ok();
 }
 
 float TreeEnsemble::PredictRow(const float* row) const {

@@ -33,9 +33,18 @@ namespace raypipe::serving {
 class TreeEnsemble {
  public:
   // Compiles `booster`'s model (read as XGBoost JSON) and verifies it against the booster's own
-  // predictions. Unimplemented naming what is not supported; Internal when the verification
-  // finds a difference.
+  // predictions: Build, then Verify. Unimplemented naming what is not supported; Internal when
+  // the verification finds a difference.
   static Result<std::unique_ptr<const TreeEnsemble>> Compile(const ml::Booster& booster);
+
+  // Compiles without verifying. Unimplemented naming what is not supported.
+  static Result<std::unique_ptr<const TreeEnsemble>> Build(const ml::Booster& booster);
+
+  // Whether this ensemble answers what `booster` answers: the same feature count, and the same
+  // predictions (to 1e-5 relative) on 512 probe rows that cross every split threshold of this
+  // ensemble and take every missing-value branch. Internal naming the first probe row that
+  // differs, or the two feature counts.
+  Status Verify(const ml::Booster& booster) const;
 
   size_t num_features() const { return num_features_; }
 

@@ -109,5 +109,43 @@ TEST(TreeEnsembleTest, LeavesUnsupportedModelsToXGBoost) {
   EXPECT_THAT(ensemble.status().message(), HasSubstr("several outputs"));
 }
 
+TEST(TreeEnsembleTest, VerifyRejectsTreesOfAnotherModel) {
+  std::unique_ptr<ml::Booster> booster =
+      Train("reg:squarederror", MakeData(500, "reg:squarederror", 11));
+  Data shifted = MakeData(500, "reg:squarederror", 11);
+  for (float& label : shifted.labels) label += 500.0f;
+  std::unique_ptr<ml::Booster> other = Train("reg:squarederror", shifted);
+  auto ensemble = TreeEnsemble::Build(*other);
+  ASSERT_TRUE(ensemble.ok()) << ensemble.status();
+  ASSERT_TRUE((*ensemble)->Verify(*other).ok());
+  const Status verified = (*ensemble)->Verify(*booster);
+  EXPECT_EQ(verified.code(), StatusCode::kInternal);
+  EXPECT_THAT(verified.message(), HasSubstr("probe row"));
+}
+
+TEST(TreeEnsembleTest, VerifyRejectsAModelReadingOtherFeatures) {
+  std::unique_ptr<ml::Booster> booster =
+      Train("reg:squarederror", MakeData(300, "reg:squarederror", 4));
+  // Two features instead of four.
+  std::vector<float> rows;
+  std::vector<float> labels;
+  for (int row_idx = 0; row_idx < 100; ++row_idx) {
+    rows.push_back(static_cast<float>(row_idx % 10));
+    rows.push_back(static_cast<float>(row_idx % 7));
+    labels.push_back(static_cast<float>(row_idx % 10) * 3.0f);
+  }
+  auto train = ml::DMatrix::FromDense(rows, labels.size(), 2, labels);
+  ASSERT_TRUE(train.ok()) << train.status();
+  const ml::DMatrix* cache[] = {train->get()};
+  auto narrow = ml::Booster::Create(cache);
+  ASSERT_TRUE(narrow.ok()) << narrow.status();
+  for (int round = 0; round < 3; ++round) ASSERT_TRUE((*narrow)->UpdateOneIter(round, **train).ok());
+  auto ensemble = TreeEnsemble::Build(**narrow);
+  ASSERT_TRUE(ensemble.ok()) << ensemble.status();
+  const Status verified = (*ensemble)->Verify(*booster);
+  EXPECT_EQ(verified.code(), StatusCode::kInternal);
+  EXPECT_THAT(verified.message(), HasSubstr("reads 2 features where XGBoost's reads 4"));
+}
+
 }  // namespace
 }  // namespace raypipe::serving
