@@ -153,7 +153,7 @@ int TuneCommand(int argc, char** argv) {
   ml::TrainOptions options;
   options.target = "PRICE";
   options.hyperparameters = HousingStatic(rounds);
-  ml::tuning::TrialFunction trial =
+  ml::tuning::XGBoostTrial trial =
       ml::tuning::MakeXGBoostTrial(train, {{"validation", validation}}, options, "validation:rmse");
   std::vector<double> bests;
   for (int seed = 1; seed <= seeds; ++seed) {

@@ -1,9 +1,11 @@
-// Distributed XGBoost and tuning trials across processes (issue 7, item 4): the worker's job
-// and result through their codecs (in-process, CodecCheck::kRoundTrip), then on a real Ray
-// cluster the binary starts itself (scripts/ray-cluster), opened as the commands open it
-// (cli::OpenExecutorFor): W = 2 XGBoost actors in Ray's worker processes joined by the driver's
-// tracker, rank 0 returning the model; and the refusal of tuning trials, which cannot leave the
-// process.
+// Distributed XGBoost and tuning trials across processes (issue 7, items 4, 6, 7): the worker's
+// job and result through their codecs (in-process, CodecCheck::kRoundTrip), then on a real Ray
+// cluster of two nodes on this machine that the binary starts itself (scripts/ray-cluster start
+// and add-node), opened as the commands open it (cli::OpenExecutorFor): W = 2 XGBoost actors in
+// Ray's worker processes joined by the driver's tracker, rank 0 returning the model; the SPREAD
+// placement group putting them on different nodes; a worker process SIGKILLed mid-training and
+// the group restarted from its checkpoint; and the refusal of tuning trials, which cannot leave
+// the process.
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +13,14 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -22,6 +29,7 @@
 #include "cli/executor_options.h"
 #include "ray_test_cluster.h"
 #include "compute/local_executor.h"
+#include "core/json.h"
 #include "ml/dmatrix.h"
 #include "ml/distributed.h"
 #include "ml/kernels.h"
@@ -50,6 +58,9 @@ class RayMlTest : public ::testing::Test {
     std::string address;
     ASSERT_TRUE(testing_support::StartTestRayCluster(*dir_, 2, &address)) << address;
     address_ = new std::string(address);
+    std::string node_dir;
+    ASSERT_TRUE(testing_support::AddTestRayNode(*dir_, 2, &node_dir)) << node_dir;
+    node_dir_ = new std::string(node_dir);
   }
 
   static void TearDownTestSuite() {
@@ -60,6 +71,8 @@ class RayMlTest : public ::testing::Test {
     dir_ = nullptr;
     delete address_;
     address_ = nullptr;
+    delete node_dir_;
+    node_dir_ = nullptr;
   }
 
   // The one Ray executor of this process, opened as `train` and `tune` open it.
@@ -70,7 +83,7 @@ class RayMlTest : public ::testing::Test {
       cli::GlobalOptions options;
       options.executor = cli::ExecutorKind::kRay;
       options.ray_address = *address_;
-      options.ray_cpus = 2;
+      options.ray_cpus = 4;  // two nodes of 2 CPUs
       static std::ostringstream sink;
       auto opened = cli::OpenExecutorFor(
           cli::CommandContext(options, sink, sink, "raypipe", "raypipe test"), kernels);
@@ -127,8 +140,23 @@ class RayMlTest : public ::testing::Test {
     return ml::TrainDistributed(*executor, train_, evals, options_, Distributed());
   }
 
+  // Which node of the cluster a worker's process ran on: the temp dir of the raylet that
+  // started it (its parent, as `worker-<rank>.json` reports), or why that is unknown.
+  static std::string NodeOf(const nlohmann::json& report) {
+    int64_t parent = report.value("parent_pid", int64_t{0});
+    std::ifstream file("/proc/" + std::to_string(parent) + "/cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    if (cmdline.find("raylet") == std::string::npos) {
+      return "parent " + std::to_string(parent) + " is not a raylet";
+    }
+    if (cmdline.find(*node_dir_ + "/") != std::string::npos) return *node_dir_;
+    if (cmdline.find(*dir_ + "/ray/") != std::string::npos) return *dir_ + "/ray";
+    return "a raylet of another cluster";
+  }
+
   static std::string* dir_;
   static std::string* address_;
+  static std::string* node_dir_;
   static std::unique_ptr<compute::Executor> executor_;
   static int runs_;
   data::Table train_;
@@ -140,6 +168,7 @@ class RayMlTest : public ::testing::Test {
 
 std::string* RayMlTest::dir_ = nullptr;
 std::string* RayMlTest::address_ = nullptr;
+std::string* RayMlTest::node_dir_ = nullptr;
 std::unique_ptr<compute::Executor> RayMlTest::executor_;
 int RayMlTest::runs_ = 0;
 
@@ -190,10 +219,94 @@ TEST_F(RayMlTest, DistributedGroupRestartsFromItsCheckpointOnRay) {
   EXPECT_EQ(result->Series("validation:rmse")->values.size(), 30u);
 }
 
-TEST_F(RayMlTest, TuningTrialsSayTheyRunOnTheLocalExecutorOnly) {
+TEST_F(RayMlTest, SpreadPutsTheWorkersOnDifferentNodes) {
+  compute::Executor& ray = RayExecutor();
+  std::vector<ml::EvalSet> evals = {{"validation", &validation_}};
+  ml::DistributedOptions distributed = Distributed();
+  ml::DistributedStats stats;
+  auto result = ml::TrainDistributed(ray, train_, evals, options_, distributed, &stats);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->rounds, 30);
+  std::set<std::string> nodes;
+  for (int rank = 0; rank < 2; ++rank) {
+    auto report = core::ReadJsonFile(
+        (distributed.checkpoint_dir / ("worker-" + std::to_string(rank) + ".json")).string());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_NE((*report)["pid"].get<int64_t>(), static_cast<int64_t>(getpid()));
+    nodes.insert(NodeOf(*report));
+  }
+  EXPECT_THAT(nodes, ::testing::UnorderedElementsAre(*dir_ + "/ray", *node_dir_));
+}
+
+TEST_F(RayMlTest, PlacementGroupsOnRayAreGangsOverTheNodes) {
+  compute::Executor& ray = RayExecutor();
+  compute::PlacementGroupOptions options;
+  options.bundles.assign(2, compute::Resources{1, 0});
+  options.strategy = compute::PlacementStrategy::kStrictSpread;
+  options.name = "two-nodes";
+  auto placed = ray.CreatePlacementGroup(options);
+  ASSERT_TRUE(placed.ok()) << placed.status();
+  EXPECT_TRUE(ray.WaitPlacementGroup(*placed, std::chrono::seconds(60)).ok());
+  EXPECT_TRUE(ray.RemovePlacementGroup(*placed).ok());
+
+  // Three bundles that must sit on three nodes: the two-node cluster never places them.
+  options.bundles.assign(3, compute::Resources{0.5, 0});
+  options.name = "three-nodes";
+  auto pending = ray.CreatePlacementGroup(options);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  Status waited = ray.WaitPlacementGroup(*pending, std::chrono::seconds(2));
+  EXPECT_EQ(waited.code(), StatusCode::kDeadlineExceeded) << waited;
+  EXPECT_THAT(waited.message(), HasSubstr("STRICT_SPREAD over more bundles than nodes"));
+  EXPECT_TRUE(ray.RemovePlacementGroup(*pending).ok());
+
+  // More than the whole cluster is refused at once.
+  options.bundles.assign(5, compute::Resources{1, 0});
+  options.strategy = compute::PlacementStrategy::kSpread;
+  EXPECT_EQ(ray.CreatePlacementGroup(options).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(RayMlTest, KilledWorkerProcessRestartsTheGroupFromItsCheckpoint) {
+  compute::Executor& ray = RayExecutor();
+  std::vector<ml::EvalSet> evals = {{"validation", &validation_}};
+  ml::DistributedOptions distributed = Distributed();
+  distributed.checkpoint_every = 5;
+  distributed.round_delay = std::chrono::milliseconds(100);  // time to kill one mid-training
+  options_.hyperparameters["num_round"] = "60";
+  const std::filesystem::path dir = distributed.checkpoint_dir;
+  ml::DistributedStats stats;
+  std::optional<Result<ml::TrainResult>> result;
+  std::thread training([&] {
+    result = ml::TrainDistributed(ray, train_, evals, options_, distributed, &stats);
+  });
+  // Once rank 0 has checkpointed 10 rounds, SIGKILL the Ray worker process of rank 1.
+  int64_t victim = 0;
+  for (int poll = 0; poll < 1200 && victim == 0; ++poll) {  // 2 minutes at most
+    auto history = core::ReadJsonFile((dir / "checkpoint-history.json").string());
+    auto report = core::ReadJsonFile((dir / "worker-1.json").string());
+    if (history.ok() && history->value("rounds", 0) >= 10 && report.ok()) {
+      victim = report->value("pid", int64_t{0});
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  bool killed = victim > 0 && victim != getpid() && kill(static_cast<pid_t>(victim), SIGKILL) == 0;
+  training.join();
+  ASSERT_TRUE(killed) << "no worker process to kill (pid " << victim << ")";
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->status();
+  EXPECT_GE(stats.attempts, 2);
+  EXPECT_GE(stats.resumed_from_round, 10);
+  EXPECT_EQ((*result)->rounds, 60);
+  EXPECT_EQ((*result)->Series("validation:rmse")->values.size(), 60u);
+  EXPECT_EQ(*(*result)->booster->BoostedRounds(), 60);
+}
+
+TEST_F(RayMlTest, XGBoostTuningTrialsRunOnRayAndScriptedTrialsAreRefused) {
   compute::Executor& ray = RayExecutor();
   ml::tuning::TuningJobConfig config;
   config.max_jobs = 2;
+  config.max_parallel_jobs = 2;
+  config.cpus_per_job = 0.5;
   auto space = ml::tuning::SearchSpace::FromJson(nlohmann::json::parse(
       R"({"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1", "MaxValue": "0.5"}]})"));
   ASSERT_TRUE(space.ok()) << space.status();
@@ -201,8 +314,20 @@ TEST_F(RayMlTest, TuningTrialsSayTheyRunOnTheLocalExecutorOnly) {
   auto trial = ml::tuning::MakeXGBoostTrial(train_, {{"validation", validation_}}, options_,
                                             "validation:rmse");
   auto result = ml::tuning::RunTuningJob(ray, config, trial);
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.status().message(), HasSubstr("run on the local executor only"));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->completed, 2);
+  auto best = result->BestTrainingJob();
+  ASSERT_TRUE(best.ok()) << best.status();
+  ASSERT_NE((*best)->model, nullptr);
+  EXPECT_GT((*best)->objective_value.value_or(0), 0);
+
+  ml::tuning::TrialFunction scripted = [](const ml::Hyperparameters&,
+                                          ml::tuning::TrialHooks&) {
+    return Result<ml::tuning::TrialOutcome>(ml::tuning::TrialOutcome{1.0, nullptr});
+  };
+  auto refused = ml::tuning::RunTuningJob(ray, config, scripted);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("runs on the local executor only"));
 }
 
 }  // namespace

@@ -10,6 +10,9 @@
 #include "cli/context.h"
 #include "data/csv.h"
 #include "data/housing.h"
+#include "pipeline/step_runner.h"
+#include "pipeline/steps/step_inputs.h"
+#include "store/home.h"
 
 namespace raypipe::cli {
 
@@ -66,6 +69,43 @@ int RunHousing(CommandContext& context, const ParsedArgs& args) {
   return kExitSuccess;
 }
 
+// A table file (columnar or CSV), a directory holding one, or an artifact URI (a pipeline
+// step's output, such as Steps.PreprocessData.Outputs.train) as CSV.
+int RunToCsv(CommandContext& context, const ParsedArgs& args) {
+  std::string in = args.GetString("in");
+  const std::string out = args.GetString("out");
+  if (pipeline::IsArtifactUri(in)) {
+    Result<std::unique_ptr<store::ArtifactStore>> artifacts =
+        store::OpenHomeArtifacts(context.options().home);
+    if (!artifacts.ok()) return context.Fail(artifacts.status());
+    Result<std::string> path =
+        (*artifacts)->PathOf(std::string_view(in).substr(std::string_view("artifact://").size()));
+    if (!path.ok()) return context.Fail(path.status().WithContext("--in"));
+    in = *path;
+  }
+  Result<data::Table> table = pipeline::ReadTableInput(in, "--in");
+  if (!table.ok()) return context.Fail(table.status());
+  data::CsvWriteOptions csv_options;
+  csv_options.threads = static_cast<int>(args.GetInt64("threads"));
+  if (out == kStdout) {
+    context.out() << data::WriteCsvString(*table, csv_options);
+    context.out().flush();
+    if (!context.out()) return context.Fail(UnavailableError("cannot write to standard output"));
+    return kExitSuccess;
+  }
+  if (Status status = data::WriteCsvFile(*table, out, csv_options); !status.ok()) {
+    return context.Fail(status.WithContext("cannot write --out " + out));
+  }
+  if (context.json()) {
+    context.out() << FormatJson(nlohmann::json{
+        {"rows", table->num_rows()}, {"columns", table->ColumnNames()}, {"path", out}});
+  } else {
+    context.out() << "wrote " << table->num_rows() << " rows to " << out << "\n";
+  }
+  context.out().flush();
+  return kExitSuccess;
+}
+
 }  // namespace
 
 Status RegisterDatasetsCommands(CommandRegistry& registry) {
@@ -98,7 +138,32 @@ Status RegisterDatasetsCommands(CommandRegistry& registry) {
   housing.examples = {"raypipe datasets housing --rows 1000 --seed 7 --out housing.csv",
                       "raypipe datasets housing --rows 5 --out - | column -s, -t"};
   housing.handler = RunHousing;
-  return registry.Add(std::move(housing));
+  RETURN_IF_ERROR(registry.Add(std::move(housing)));
+
+  CommandSpec to_csv;
+  to_csv.path = "datasets to-csv";
+  to_csv.summary = "Write a table (columnar .rpcol, CSV, or a step's output artifact) as CSV";
+  to_csv.description =
+      "Pipeline steps hand tables to one another in raypipe's columnar format (.rpcol: "
+      "raypipe.preprocess's train, validation and test outputs); this writes one as CSV. --in "
+      "is a table file, a directory holding one, or an artifact URI (artifact://sha256:...) "
+      "from `raypipe execution steps`.";
+  to_csv.flags.push_back(FlagSpec::Value("in", FlagType::kString, "PATH",
+                                         "The table: a file, a directory of one, or an "
+                                         "artifact URI")
+                             .Required());
+  to_csv.flags.push_back(FlagSpec::Value("out", FlagType::kString, "FILE",
+                                         "The CSV file to write (replaced atomically), or - "
+                                         "for standard output")
+                             .Required());
+  to_csv.flags.push_back(FlagSpec::Value("threads", FlagType::kInt64, "N",
+                                         "Formatting threads, 0 for one per core")
+                             .Default("0")
+                             .Min(0)
+                             .Max(1024));
+  to_csv.examples = {"raypipe datasets to-csv --in artifact://sha256:4f2c... --out train.csv"};
+  to_csv.handler = RunToCsv;
+  return registry.Add(std::move(to_csv));
 }
 
 }  // namespace raypipe::cli

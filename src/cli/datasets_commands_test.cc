@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -12,6 +13,10 @@
 
 #include "cli/app.h"
 #include "cli/registry.h"
+#include "core/ids.h"
+#include "data/columnar.h"
+#include "data/csv.h"
+#include "data/housing.h"
 
 namespace raypipe::cli {
 namespace {
@@ -90,6 +95,34 @@ TEST(DatasetsCommandsTest, UnwritablePathFails) {
   EXPECT_EQ(outcome.exit_code, kExitFailure);
   EXPECT_THAT(outcome.err, StartsWith("raypipe: error: "));
   EXPECT_THAT(outcome.err, HasSubstr("/nonexistent-raypipe-dir"));
+}
+
+TEST(DatasetsCommandsTest, ToCsvWritesAColumnarTableAsCsv) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / core::NewId("datasets-to-csv-test");
+  std::filesystem::create_directories(dir / "train");
+  data::HousingOptions options;
+  options.rows = 25;
+  const data::Table table = *data::GenerateHousing(options);
+  ASSERT_TRUE(data::WriteTableFile(table, (dir / "train" / "train.rpcol").string()).ok());
+
+  // A directory holding one table file, to standard output.
+  Outcome outcome = RunRaypipe({"datasets", "to-csv", "--in", (dir / "train").string(), "--out",
+                                "-"});
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_EQ(outcome.out, data::WriteCsvString(table));
+  // The file itself, to a file.
+  const std::string csv = (dir / "train.csv").string();
+  outcome = RunRaypipe({"datasets", "to-csv", "--in", (dir / "train" / "train.rpcol").string(),
+                        "--out", csv});
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_THAT(outcome.out, HasSubstr("wrote 25 rows"));
+  EXPECT_TRUE(data::ReadCsvFile(csv)->Equals(table));
+
+  outcome = RunRaypipe({"datasets", "to-csv", "--in", (dir / "missing").string(), "--out", "-"});
+  EXPECT_EQ(outcome.exit_code, kExitFailure);
+  EXPECT_THAT(outcome.err, HasSubstr("--in"));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

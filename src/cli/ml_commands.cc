@@ -103,8 +103,7 @@ Result<Inputs> ReadInputs(const ParsedArgs& args, const ml::TrainOptions& option
 }
 
 // The executor the global options ask for (cli/executor_options.h), serving the ml kernels. On
-// Ray, distributed training runs on Ray's workers; a tuning trial refuses to leave the process
-// (ml/tuning/tuning_job.h says why).
+// Ray, distributed training workers and tuning trials run in Ray's workers.
 Result<std::unique_ptr<compute::Executor>> OpenExecutor(CommandContext& context,
                                                         compute::KernelRegistry& kernels) {
   RETURN_IF_ERROR(ml::RegisterMlKernels(kernels));
@@ -292,7 +291,7 @@ int RunTune(CommandContext& context, const ParsedArgs& args) {
   auto executor = OpenExecutor(context, kernels);
   if (!executor.ok()) return context.Fail(executor.status());
   auto start = std::chrono::steady_clock::now();
-  ml::tuning::TrialFunction trial =
+  ml::tuning::XGBoostTrial trial =
       ml::tuning::MakeXGBoostTrial(inputs->train, evals, *options, config.objective_metric);
   auto result = ml::tuning::RunTuningJob(**executor, config, trial);
   if (!result.ok()) return context.Fail(result.status());
@@ -421,7 +420,7 @@ Status RegisterMlCommands(CommandRegistry& registry) {
   tune.summary = "Tune XGBoost hyperparameters on CSV data (Bayesian, Random, Grid, Hyperband)";
   tune.description =
       "Runs a hyperparameter tuning job: --max-jobs training jobs, --max-parallel-jobs at a "
-      "time on the local executor, proposed by --strategy over the given ranges (or a "
+      "time on the executor (--executor local or ray), proposed by --strategy over the given ranges (or a "
       "SageMaker ParameterRanges JSON file with --ranges), and lists them best first by "
       "--objective. Ranges: --integer NAME=MIN:MAX[:SCALING], --continuous "
       "NAME=MIN:MAX[:SCALING] with SCALING Auto, Linear, Logarithmic or ReverseLogarithmic, "

@@ -39,6 +39,11 @@ const std::vector<store::Migration>& Migrations() {
        "  data_artifacts TEXT NOT NULL,"
        "  PRIMARY KEY (group_name, version));"
        "CREATE INDEX registry_packages_by_status ON registry_packages (group_name, status);"},
+      // Defaults keep the rows of schema 1 valid: no step name, no customer properties.
+      {2, "the registering step's name and CustomerMetadataProperties",
+       "ALTER TABLE registry_packages ADD COLUMN step_name TEXT NOT NULL DEFAULT '';"
+       "ALTER TABLE registry_packages ADD COLUMN customer_metadata_properties TEXT NOT NULL"
+       "  DEFAULT '{}';"},
   };
   return kMigrations;
 }
@@ -46,7 +51,7 @@ const std::vector<store::Migration>& Migrations() {
 constexpr std::string_view kPackageColumns =
     "group_name, version, status, approval_description, model_artifact, model_metrics, "
     "inference_specification, description, created_at, updated_at, training_run_id, "
-    "execution_id, data_artifacts";
+    "execution_id, data_artifacts, step_name, customer_metadata_properties";
 
 std::string Arn(std::string_view group, int64_t version) {
   return "model-package/" + std::string(group) + "/" + std::to_string(version);
@@ -96,8 +101,47 @@ Result<ModelPackage> PackageFromRow(const store::Row& row) {
     }
     package.lineage.data_artifacts.push_back(digest.get<std::string>());
   }
+  ASSIGN_OR_RETURN(package.lineage.step_name, row.GetString("step_name"));
+  ASSIGN_OR_RETURN(package.customer_metadata_properties,
+                   ParseStored(row, "customer_metadata_properties"));
+  if (!package.customer_metadata_properties.is_object()) {
+    return DataLossError("registry_packages.customer_metadata_properties: not an object");
+  }
   package.arn = Arn(package.group, package.version);
   return package;
+}
+
+constexpr size_t kMaxCustomerProperties = 50;
+constexpr size_t kMaxCustomerKeyLength = 128;
+constexpr size_t kMaxCustomerValueLength = 256;
+
+Status CheckCustomerProperties(const std::string& group, const nlohmann::json& properties) {
+  const std::string where =
+      "model package for group '" + group + "': CustomerMetadataProperties";
+  if (!properties.is_object()) {
+    return InvalidArgumentError(where + " must be a JSON object, found " +
+                                std::string(core::JsonTypeName(properties)));
+  }
+  if (properties.size() > kMaxCustomerProperties) {
+    return InvalidArgumentError(where + " has " + std::to_string(properties.size()) +
+                                " entries, at most " + std::to_string(kMaxCustomerProperties) +
+                                " are allowed");
+  }
+  for (const auto& [key, value] : properties.items()) {
+    if (key.empty() || key.size() > kMaxCustomerKeyLength) {
+      return InvalidArgumentError(where + ": key '" + key + "' must have 1 to " +
+                                  std::to_string(kMaxCustomerKeyLength) + " characters");
+    }
+    if (!value.is_string()) {
+      return InvalidArgumentError(where + "." + key + " must be a string, found " +
+                                  std::string(core::JsonTypeName(value)));
+    }
+    if (value.get_ref<const std::string&>().size() > kMaxCustomerValueLength) {
+      return InvalidArgumentError(where + "." + key + " is longer than " +
+                                  std::to_string(kMaxCustomerValueLength) + " characters");
+    }
+  }
+  return Status::Ok();
 }
 
 bool TransitionAllowed(ApprovalStatus from, ApprovalStatus to) {
@@ -142,12 +186,14 @@ nlohmann::json ModelPackage::ToJson() const {
           {"ModelArtifact", model_artifact},
           {"ModelMetrics", model_metrics},
           {"InferenceSpecification", inference_specification},
+          {"CustomerMetadataProperties", customer_metadata_properties},
           {"ModelPackageDescription", description},
           {"CreationTime", created_at},
           {"LastModifiedTime", updated_at},
           {"Lineage",
            {{"TrainingRunId", lineage.training_run_id},
             {"ExecutionId", lineage.execution_id},
+            {"StepName", lineage.step_name},
             {"DataArtifacts", lineage.data_artifacts}}}};
 }
 
@@ -279,12 +325,14 @@ Result<ModelPackage> ModelRegistry::RegisterVersion(const RegisterRequest& reque
                                 "': InferenceSpecification must be a JSON object, found " +
                                 std::string(core::JsonTypeName(request.inference_specification)));
   }
+  RETURN_IF_ERROR(CheckCustomerProperties(request.group, request.customer_metadata_properties));
   const nlohmann::json specification = request.inference_specification.empty()
                                            ? DefaultInferenceSpecification()
                                            : request.inference_specification;
   const std::string metrics_text = core::CanonicalJson(request.model_metrics);
   const std::string specification_text = core::CanonicalJson(specification);
   const std::string data_text = core::CanonicalJson(nlohmann::json(request.lineage.data_artifacts));
+  const std::string customer_text = core::CanonicalJson(request.customer_metadata_properties);
 
   int64_t version = 0;
   bool group_missing = false;
@@ -310,11 +358,12 @@ Result<ModelPackage> ModelRegistry::RegisterVersion(const RegisterRequest& reque
     version = latest_version + 1;
     return tx
         .Execute("INSERT INTO registry_packages (" + std::string(kPackageColumns) +
-                     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  {request.group, version, std::string(ApprovalStatusName(request.status)),
                   request.approval_description, request.model_artifact, metrics_text,
                   specification_text, request.description, now, now,
-                  request.lineage.training_run_id, request.lineage.execution_id, data_text})
+                  request.lineage.training_run_id, request.lineage.execution_id, data_text,
+                  request.lineage.step_name, customer_text})
         .status();
   });
   if (group_missing) return GroupNotFound(request.group);

@@ -15,6 +15,9 @@
 //   refused (FailedPrecondition).
 //
 // Tables (component "registry", MetadataStore::Migrate): registry_groups, registry_packages.
+// Schema 2 added the registering step's name and CustomerMetadataProperties as columns with
+// defaults ('' and {}), so databases written by schema 1 stay readable: their versions read
+// back with an empty step name and no customer properties.
 
 #include <cstdint>
 #include <functional>
@@ -44,6 +47,7 @@ Result<ApprovalStatus> ParseApprovalStatus(std::string_view name);
 struct Lineage {
   std::string training_run_id;              // experiments run id of the training job
   std::string execution_id;                 // the pipeline execution that registered it
+  std::string step_name;                    // the RegisterModel step that registered it
   std::vector<std::string> data_artifacts;  // "sha256:<hex>" of the training/validation data
 };
 
@@ -55,6 +59,8 @@ struct ModelPackage {
   std::string model_artifact;  // "sha256:<hex>" of the model bundle directory in the ArtifactStore
   nlohmann::json model_metrics = nlohmann::json::object();  // e.g. {"regression_metrics": ...}
   nlohmann::json inference_specification = nlohmann::json::object();
+  // SageMaker's CustomerMetadataProperties: an object of string values ({} when none).
+  nlohmann::json customer_metadata_properties = nlohmann::json::object();
   std::string description, created_at, updated_at;  // ISO-8601 UTC
   std::string arn;                                  // "model-package/<group>/<version>"
   Lineage lineage;
@@ -85,6 +91,9 @@ struct RegisterRequest {
   nlohmann::json model_metrics = nlohmann::json::object();  // must be an object
   // Must be an object; when empty the registry stores DefaultInferenceSpecification().
   nlohmann::json inference_specification = nlohmann::json::object();
+  // An object of string values (SageMaker's limits: at most 50 entries, keys 1-128 and values
+  // at most 256 characters); InvalidArgument naming the key otherwise.
+  nlohmann::json customer_metadata_properties = nlohmann::json::object();
   std::string description;
   Lineage lineage;
   // Creates the group (with an empty description) when it does not exist, as SageMaker's

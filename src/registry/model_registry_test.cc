@@ -73,6 +73,8 @@ TEST_F(ModelRegistryTest, RegistersNumberedVersionsWithEveryField) {
   EXPECT_EQ(first.lineage.training_run_id, "run-1");
   EXPECT_EQ(first.lineage.execution_id, "exec-1");
   EXPECT_EQ(first.lineage.data_artifacts, std::vector<std::string>{kDigestB});
+  EXPECT_EQ(first.lineage.step_name, "");
+  EXPECT_EQ(first.customer_metadata_properties, nlohmann::json::object());
 
   request.inference_specification = {{"SupportedContentTypes", {"text/csv"}}};
   ModelPackage second = RegisterOrDie(request);
@@ -88,6 +90,45 @@ TEST_F(ModelRegistryTest, RegistersNumberedVersionsWithEveryField) {
   EXPECT_EQ(group->version_count, 2);
   EXPECT_EQ(group->latest_version, 2);
   EXPECT_FALSE(group->latest_approved_version.has_value());
+}
+
+TEST_F(ModelRegistryTest, StoresTheStepNameAndCustomerMetadataProperties) {
+  RegisterRequest request = Request("housing-models");
+  request.lineage.execution_id = "exec-1";
+  request.lineage.step_name = "RegisterTrainedModel";
+  request.customer_metadata_properties = {{"team", "pricing"}, {"ticket", "HOUSE-7"}};
+  ModelPackage package = RegisterOrDie(request);
+  Result<ModelPackage> described = registry_->Describe("housing-models", package.version);
+  ASSERT_TRUE(described.ok()) << described.status();
+  EXPECT_EQ(described->lineage.step_name, "RegisterTrainedModel");
+  EXPECT_EQ(described->customer_metadata_properties,
+            nlohmann::json({{"team", "pricing"}, {"ticket", "HOUSE-7"}}));
+  const nlohmann::json json = described->ToJson();
+  EXPECT_EQ(json["Lineage"]["StepName"], "RegisterTrainedModel");
+  EXPECT_EQ(json["CustomerMetadataProperties"]["ticket"], "HOUSE-7");
+
+  struct Case {
+    nlohmann::json properties;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {nlohmann::json::array(), "CustomerMetadataProperties must be a JSON object, found array"},
+      {{{"team", 7}}, "CustomerMetadataProperties.team must be a string, found integer"},
+      {{{"", "x"}}, "key '' must have 1 to 128 characters"},
+      {{{std::string(129, 'k'), "x"}}, "must have 1 to 128 characters"},
+      {{{"long", std::string(257, 'v')}}, "CustomerMetadataProperties.long is longer than 256"},
+  };
+  for (const Case& c : cases) {
+    RegisterRequest bad = Request("housing-models");
+    bad.customer_metadata_properties = c.properties;
+    Result<ModelPackage> refused = registry_->RegisterVersion(bad);
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << c.expected;
+    EXPECT_THAT(refused.status().message(), HasSubstr(c.expected));
+  }
+  RegisterRequest many = Request("housing-models");
+  for (int i = 0; i < 51; ++i) many.customer_metadata_properties["k" + std::to_string(i)] = "v";
+  EXPECT_THAT(registry_->RegisterVersion(many).status().message(), HasSubstr("at most 50"));
+  EXPECT_EQ(registry_->ListVersions("housing-models")->size(), 1u);  // nothing else stored
 }
 
 TEST_F(ModelRegistryTest, RefusesBadInput) {
@@ -248,6 +289,68 @@ TEST(ApprovalStatusTest, NamesRoundTrip) {
     EXPECT_EQ(*ParseApprovalStatus(ApprovalStatusName(status)), status);
   }
   EXPECT_EQ(ParseApprovalStatus("approved").status().code(), StatusCode::kInvalidArgument);
+}
+
+// A database written by schema 1 (before step names and customer properties) stays readable
+// after the migration: its versions read back with neither, and new versions get both.
+TEST(ModelRegistryMigrationTest, ASchemaOneDatabaseStaysReadable) {
+  auto store = store::SqliteMetadataStore::Open({.path = ":memory:"});
+  ASSERT_TRUE(store.ok()) << store.status();
+  // Schema 1's tables, exactly as migration 1 creates them.
+  const std::vector<store::Migration> schema_one = {
+      {1, "model package groups and versions",
+       "CREATE TABLE registry_groups ("
+       "  name TEXT PRIMARY KEY,"
+       "  description TEXT NOT NULL,"
+       "  created_at TEXT NOT NULL);"
+       "CREATE TABLE registry_packages ("
+       "  group_name TEXT NOT NULL REFERENCES registry_groups(name) ON DELETE CASCADE,"
+       "  version INTEGER NOT NULL CHECK (version >= 1),"
+       "  status TEXT NOT NULL CHECK (status IN"
+       "    ('PendingManualApproval', 'Approved', 'Rejected')),"
+       "  approval_description TEXT NOT NULL,"
+       "  model_artifact TEXT NOT NULL,"
+       "  model_metrics TEXT NOT NULL,"
+       "  inference_specification TEXT NOT NULL,"
+       "  description TEXT NOT NULL,"
+       "  created_at TEXT NOT NULL,"
+       "  updated_at TEXT NOT NULL,"
+       "  training_run_id TEXT NOT NULL,"
+       "  execution_id TEXT NOT NULL,"
+       "  data_artifacts TEXT NOT NULL,"
+       "  PRIMARY KEY (group_name, version));"
+       "CREATE INDEX registry_packages_by_status ON registry_packages (group_name, status);"},
+  };
+  ASSERT_TRUE((*store)->Migrate("registry", schema_one).ok());
+  ASSERT_TRUE((*store)
+                  ->Execute("INSERT INTO registry_groups VALUES ('old', '', "
+                            "'2026-01-01T00:00:00.000Z')")
+                  .ok());
+  ASSERT_TRUE((*store)
+                  ->Execute("INSERT INTO registry_packages VALUES ('old', 1, 'Approved', 'ok', ?,"
+                            " '{}', '{}', 'v1', '2026-01-01T00:00:00.000Z',"
+                            " '2026-01-01T00:00:00.000Z', 'run-1', 'exec-1', '[]')",
+                            {kDigestA})
+                  .ok());
+
+  auto registry = ModelRegistry::Open(store->get());
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  EXPECT_EQ(*(*store)->SchemaVersion("registry"), 2);
+  Result<ModelPackage> old = (*registry)->Describe("old", 1);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->status, ApprovalStatus::kApproved);
+  EXPECT_EQ(old->lineage.execution_id, "exec-1");
+  EXPECT_EQ(old->lineage.step_name, "");
+  EXPECT_EQ(old->customer_metadata_properties, nlohmann::json::object());
+
+  RegisterRequest request = Request("old");
+  request.lineage.step_name = "Register";
+  request.customer_metadata_properties = {{"k", "v"}};
+  Result<ModelPackage> added = (*registry)->RegisterVersion(request);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(added->version, 2);
+  EXPECT_EQ(added->lineage.step_name, "Register");
+  EXPECT_EQ(added->customer_metadata_properties["k"], "v");
 }
 
 class ModelRegistryFileTest : public ::testing::Test {

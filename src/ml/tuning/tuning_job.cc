@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +22,12 @@ constexpr int kHyperbandEta = 3;
 constexpr int kMedianRuleMinRounds = 10;
 // ... and only against at least this many other trials.
 constexpr size_t kMedianRuleMinPeers = 3;
+// XGBoost trials: the median rule is judged every this many rounds after the first check.
+constexpr int kMedianCheckEvery = 5;
+// XGBoost trials: at most this many rounds per actor call.
+constexpr int kMaxRoundsPerCall = 25;
+// How often the driver polls TuningJobHooks::stop while it waits.
+constexpr std::chrono::milliseconds kStopPollInterval{200};
 
 std::string Lower(std::string_view text) {
   std::string lower(text);
@@ -35,6 +42,25 @@ class EarlyStopper {
   enum class Mode { kNone, kMedian, kSuccessiveHalving };
   EarlyStopper(Mode mode, int min_resource, int max_resource)
       : mode_(mode), min_resource_(std::max(1, min_resource)), max_resource_(max_resource) {}
+
+  // The round count at which an XGBoost trial that has done `rounds_done` rounds should next
+  // report: the median rule's next check or Hyperband's next rung, at most
+  // kMaxRoundsPerCall away (so that a stop request is seen within that many rounds).
+  int NextCheck(int rounds_done) const {
+    int next = rounds_done + kMaxRoundsPerCall;
+    if (mode_ == Mode::kMedian) {
+      next = std::min(next, rounds_done < kMedianRuleMinRounds ? kMedianRuleMinRounds
+                                                               : rounds_done + kMedianCheckEvery);
+    } else if (mode_ == Mode::kSuccessiveHalving) {
+      for (int64_t rung = min_resource_; rung < max_resource_; rung *= kHyperbandEta) {
+        if (rung > rounds_done) {
+          next = std::min<int64_t>(next, rung);
+          break;
+        }
+      }
+    }
+    return next;
+  }
 
   // Records trial `trial`'s loss after round `round` (from 0); false = stop it.
   bool Report(int trial, int round, double loss) {
@@ -152,22 +178,139 @@ Status Validate(const TuningJobConfig& config) {
   return Status::Ok();
 }
 
+// One running training job: the executor call it waits on, and what to do when it is ready.
+class RunningTrial {
+ public:
+  struct Finished {
+    TrialOutcome outcome;
+    bool stopped = false;
+  };
+  virtual ~RunningTrial() = default;
+  const compute::ObjectRef& pending() const { return pending_; }
+  // pending() is ready: the finished job, or nullopt once the next call is pending. `stopping`:
+  // the tuning job is being stopped. An error fails the job.
+  virtual Result<std::optional<Finished>> OnReady(bool stopping) = 0;
+
+ protected:
+  compute::ObjectRef pending_;
+};
+
+// A scripted trial: one task.
+class ScriptedTrial final : public RunningTrial {
+ public:
+  ScriptedTrial(compute::Executor& executor, compute::ObjectRef ref) : executor_(executor) {
+    pending_ = std::move(ref);
+  }
+  Result<std::optional<Finished>> OnReady(bool) override {
+    ASSIGN_OR_RETURN(auto report, executor_.GetAs<TrialReport>(pending_));
+    return Finished{report->outcome, report->stopped};
+  }
+
+ private:
+  compute::Executor& executor_;
+};
+
+// An XGBoost trial: an actor advanced a few rounds per call (trial_actor.h), the early stopping
+// applied between calls.
+class ActorTrial final : public RunningTrial {
+ public:
+  ActorTrial(compute::Executor& executor, compute::ActorHandle actor,
+             std::shared_ptr<EarlyStopper> stopper, int index, double sign,
+             std::string objective_metric)
+      : executor_(executor),
+        actor_(std::move(actor)),
+        stopper_(std::move(stopper)),
+        index_(index),
+        sign_(sign),
+        objective_metric_(std::move(objective_metric)) {}
+
+  Status Start() { return AdvanceTo(stopper_->NextCheck(0)); }
+
+  Result<std::optional<Finished>> OnReady(bool stopping) override {
+    ASSIGN_OR_RETURN(compute::Value value, executor_.Get(pending_));
+    if (finishing_) {
+      ASSIGN_OR_RETURN(std::shared_ptr<const TrainResult> model, value.GetShared<TrainResult>());
+      auto objective = model->final_metrics.find(objective_metric_);
+      if (objective == model->final_metrics.end()) {
+        return NotFoundError("objective metric '" + objective_metric_ +
+                             "' is not among the training job's metrics");
+      }
+      return Finished{TrialOutcome{objective->second, std::move(model)}, stopped_};
+    }
+    ASSIGN_OR_RETURN(const nlohmann::json* report, value.Get<nlohmann::json>());
+    int rounds = 0;
+    bool done = false;
+    std::vector<double> values;
+    try {
+      rounds = report->at("rounds").get<int>();
+      done = report->at("done").get<bool>();
+      const nlohmann::json& metrics = report->at("metrics");
+      if (auto found = metrics.find(objective_metric_); found != metrics.end()) {
+        values = found->get<std::vector<double>>();
+      }
+    } catch (const nlohmann::json::exception& error) {
+      return InternalError(std::string("malformed tuning trial report: ") + error.what());
+    }
+    if (stopping) return CancelledError("the tuning job is stopping");
+    bool go_on = true;
+    const int first = rounds - static_cast<int>(values.size());
+    for (size_t offset = 0; offset < values.size(); ++offset) {
+      go_on = stopper_->Report(index_, first + static_cast<int>(offset), sign_ * values[offset]);
+    }
+    if (done || !go_on) {
+      stopped_ = !go_on;
+      finishing_ = true;
+      ASSIGN_OR_RETURN(pending_, executor_.CallActor(actor_, "Finish", {}));
+      return std::optional<Finished>();
+    }
+    RETURN_IF_ERROR(AdvanceTo(stopper_->NextCheck(rounds)));
+    return std::optional<Finished>();
+  }
+
+ private:
+  Status AdvanceTo(int rounds) {
+    ASSIGN_OR_RETURN(pending_, executor_.CallActor(actor_, "Advance",
+                                                   {compute::Value::Of<int64_t>(rounds)}));
+    return Status::Ok();
+  }
+
+  compute::Executor& executor_;
+  compute::ActorHandle actor_;
+  std::shared_ptr<EarlyStopper> stopper_;
+  const int index_;
+  const double sign_;
+  const std::string objective_metric_;
+  bool finishing_ = false;
+  bool stopped_ = false;
+};
+
+// Starts the training job `summary` with `hyperparameters` (the tuned ones plus those the job
+// adds), reporting to `stopper`.
+using Launcher = std::function<Result<std::unique_ptr<RunningTrial>>(
+    const TrainingJobSummary& summary, const Hyperparameters& hyperparameters,
+    const std::shared_ptr<EarlyStopper>& stopper)>;
+
+Result<TuningJobResult> RunTrials(compute::Executor& executor, const TuningJobConfig& config,
+                                  const Launcher& launch, const TuningJobHooks& hooks);
+
 }  // namespace
 
 Status RegisterTuningKernels(compute::KernelRegistry& registry) {
-  return registry.RegisterTask(std::string(kTuningTrialTask), RunTrial);
+  RETURN_IF_ERROR(RegisterTrialActor(registry));
+  return registry.RegisterTask(std::string(kScriptedTrialTask), RunTrial);
 }
 
 Status RegisterTuningCodecs(compute::CodecRegistry& codecs) {
+  RETURN_IF_ERROR(RegisterTrialCodecs(codecs));
   return codecs.Register<TrialJob>(
-      "raypipe.ml.TuningTrial",
+      "raypipe.ml.ScriptedTrial",
       [](const TrialJob&) -> Result<std::string> {
         return UnimplementedError(
-            "tuning trials hold a C++ trial function and shared early-stopping state: they run "
-            "on the local executor only (--executor local)");
+            "a scripted tuning trial holds a C++ function: it runs on the local executor only "
+            "(--executor local); XGBoost trials run on any executor");
       },
       [](std::string_view) -> Result<TrialJob> {
-        return DataLossError("tuning trials are never serialized");
+        return DataLossError("scripted tuning trials are never serialized");
       });
 }
 
@@ -203,10 +346,11 @@ Result<const TrainingJobSummary*> TuningJobResult::BestTrainingJob() const {
   return &summaries.front();
 }
 
-Result<TuningJobResult> RunTuningJob(compute::Executor& executor, const TuningJobConfig& config,
-                                     TrialFunction trial) {
+namespace {
+
+Result<TuningJobResult> RunTrials(compute::Executor& executor, const TuningJobConfig& config,
+                                  const Launcher& launch, const TuningJobHooks& hooks) {
   RETURN_IF_ERROR(Validate(config));
-  if (!trial) return InvalidArgumentError("tuning job '" + config.name + "': no trial function");
   double sign = config.objective_type == ObjectiveType::kMinimize ? 1.0 : -1.0;
 
   EarlyStopper::Mode mode = EarlyStopper::Mode::kNone;
@@ -233,7 +377,7 @@ Result<TuningJobResult> RunTuningJob(compute::Executor& executor, const TuningJo
   }
 
   struct Running {
-    compute::ObjectRef ref;
+    std::unique_ptr<RunningTrial> trial;
     Point point;
     TrainingJobSummary summary;
   };
@@ -241,9 +385,16 @@ Result<TuningJobResult> RunTuningJob(compute::Executor& executor, const TuningJo
   TuningJobResult result;
   int launched = 0;
   bool exhausted = false;
+  bool stopping = false;
   Status first_failure;
   while (true) {
-    while (!exhausted && launched < config.max_jobs &&
+    if (!stopping && hooks.stop && hooks.stop()) {
+      stopping = true;
+      for (const Running& trial_run : running) {
+        executor.Cancel(trial_run.trial->pending()).IgnoreError();
+      }
+    }
+    while (!stopping && !exhausted && launched < config.max_jobs &&
            static_cast<int>(running.size()) < config.max_parallel_jobs) {
       std::vector<Point> pending;
       for (const Running& trial_run : running) pending.push_back(trial_run.point);
@@ -257,51 +408,53 @@ Result<TuningJobResult> RunTuningJob(compute::Executor& executor, const TuningJo
       summary.index = launched;
       summary.hyperparameters = config.space.Decode(*point);
       summary.name = JobName(config.name, launched, summary.hyperparameters);
-      TrialJob job;
-      job.function = trial;
-      job.hyperparameters = summary.hyperparameters;
-      if (config.strategy == StrategyType::kHyperband &&
-          !job.hyperparameters.contains("num_round")) {
-        job.hyperparameters["num_round"] = std::to_string(config.max_resource);
+      Hyperparameters hyperparameters = summary.hyperparameters;
+      if (config.strategy == StrategyType::kHyperband && !hyperparameters.contains("num_round")) {
+        hyperparameters["num_round"] = std::to_string(config.max_resource);
       }
-      job.stopper = stopper;
-      job.index = launched;
-      job.sign = sign;
-      job.cpus = config.cpus_per_job;
-      compute::TaskOptions options;
-      options.resources.cpus = config.cpus_per_job;
-      options.name = summary.name;
-      ASSIGN_OR_RETURN(compute::ObjectRef ref,
-                       executor.Submit(kTuningTrialTask, {compute::Value::Of(std::move(job))},
-                                       options));
-      running.push_back({std::move(ref), *point, std::move(summary)});
+      ASSIGN_OR_RETURN(std::unique_ptr<RunningTrial> trial,
+                       launch(summary, hyperparameters, stopper));
+      running.push_back({std::move(trial), *point, std::move(summary)});
     }
     if (running.empty()) break;
 
     std::vector<compute::ObjectRef> refs;
-    for (const Running& trial_run : running) refs.push_back(trial_run.ref);
-    ASSIGN_OR_RETURN(std::vector<compute::ObjectRef> ready, executor.Wait(refs, 1));
+    for (const Running& trial_run : running) refs.push_back(trial_run.trial->pending());
+    compute::Timeout timeout = std::nullopt;
+    if (hooks.stop && !stopping) timeout = kStopPollInterval;
+    ASSIGN_OR_RETURN(std::vector<compute::ObjectRef> ready, executor.Wait(refs, 1, timeout));
     for (const compute::ObjectRef& done : ready) {
-      auto found = std::find_if(running.begin(), running.end(),
-                                [&](const Running& trial_run) { return trial_run.ref == done; });
+      auto found = std::find_if(running.begin(), running.end(), [&](const Running& trial_run) {
+        return trial_run.trial->pending() == done;
+      });
       if (found == running.end()) continue;
+      Result<std::optional<RunningTrial::Finished>> step = found->trial->OnReady(stopping);
+      if (step.ok() && !step->has_value()) continue;  // the next call is pending
       TrainingJobSummary summary = std::move(found->summary);
       Point point = std::move(found->point);
       running.erase(found);
-      auto report = executor.GetAs<TrialReport>(done);
-      if (!report.ok()) {
+      if (!step.ok()) {
         summary.status = TrainingJobStatus::kFailed;
-        summary.failure_reason = report.status().ToString();
-        if (first_failure.ok()) first_failure = report.status();
+        summary.failure_reason = step.status().ToString();
+        if (first_failure.ok()) first_failure = step.status();
         ++result.failed;
       } else {
-        summary.objective_value = (*report)->outcome.objective;
-        summary.model = (*report)->outcome.model;
-        summary.status =
-            (*report)->stopped ? TrainingJobStatus::kStopped : TrainingJobStatus::kCompleted;
-        ++((*report)->stopped ? result.stopped : result.completed);
-        observations.push_back({point, sign * *summary.objective_value});
+        RunningTrial::Finished& finished = **step;
+        if (!std::isfinite(finished.outcome.objective)) {
+          summary.status = TrainingJobStatus::kFailed;
+          summary.failure_reason = "the objective value is not finite";
+          if (first_failure.ok()) first_failure = InvalidArgumentError(summary.failure_reason);
+          ++result.failed;
+        } else {
+          summary.objective_value = finished.outcome.objective;
+          summary.model = std::move(finished.outcome.model);
+          summary.status =
+              finished.stopped ? TrainingJobStatus::kStopped : TrainingJobStatus::kCompleted;
+          ++(finished.stopped ? result.stopped : result.completed);
+          observations.push_back({point, sign * *summary.objective_value});
+        }
       }
+      if (hooks.on_job_done) hooks.on_job_done(summary);
       result.summaries.push_back(std::move(summary));
     }
   }
@@ -326,43 +479,75 @@ Result<TuningJobResult> RunTuningJob(compute::Executor& executor, const TuningJo
   return result;
 }
 
-TrialFunction MakeXGBoostTrial(data::Table train,
-                               std::vector<std::pair<std::string, data::Table>> evals,
-                               TrainOptions base, std::string objective_metric) {
-  auto shared_train = std::make_shared<const data::Table>(std::move(train));
-  auto shared_evals =
-      std::make_shared<const std::vector<std::pair<std::string, data::Table>>>(std::move(evals));
-  return [shared_train, shared_evals, base = std::move(base),
-          objective_metric = std::move(objective_metric)](
-             const Hyperparameters& hyperparameters, TrialHooks& hooks) -> Result<TrialOutcome> {
-    TrainOptions options = base;
+}  // namespace
+
+Result<TuningJobResult> RunTuningJob(compute::Executor& executor, const TuningJobConfig& config,
+                                     TrialFunction trial, const TuningJobHooks& hooks) {
+  if (!trial) return InvalidArgumentError("tuning job '" + config.name + "': no trial function");
+  const double sign = config.objective_type == ObjectiveType::kMinimize ? 1.0 : -1.0;
+  Launcher launch = [&](const TrainingJobSummary& summary, const Hyperparameters& hyperparameters,
+                        const std::shared_ptr<EarlyStopper>& stopper)
+      -> Result<std::unique_ptr<RunningTrial>> {
+    TrialJob job;
+    job.function = trial;
+    job.hyperparameters = hyperparameters;
+    job.stopper = stopper;
+    job.index = summary.index;
+    job.sign = sign;
+    job.cpus = config.cpus_per_job;
+    compute::TaskOptions options;
+    options.resources.cpus = config.cpus_per_job;
+    options.name = summary.name;
+    ASSIGN_OR_RETURN(compute::ObjectRef ref,
+                     executor.Submit(kScriptedTrialTask, {compute::Value::Of(std::move(job))},
+                                     options));
+    return std::unique_ptr<RunningTrial>(std::make_unique<ScriptedTrial>(executor, std::move(ref)));
+  };
+  return RunTrials(executor, config, launch, hooks);
+}
+
+XGBoostTrial MakeXGBoostTrial(data::Table train,
+                              std::vector<std::pair<std::string, data::Table>> evals,
+                              TrainOptions options, std::string objective_metric) {
+  XGBoostTrial trial;
+  trial.data = std::make_shared<const TrialData>(MakeTrialData(std::move(train), std::move(evals)));
+  trial.options = std::move(options);
+  trial.objective_metric = std::move(objective_metric);
+  return trial;
+}
+
+Result<TuningJobResult> RunTuningJob(compute::Executor& executor, const TuningJobConfig& config,
+                                     const XGBoostTrial& trial, const TuningJobHooks& hooks) {
+  if (trial.data == nullptr) {
+    return InvalidArgumentError("tuning job '" + config.name + "': no training data");
+  }
+  RETURN_IF_ERROR(Validate(config));
+  const double sign = config.objective_type == ObjectiveType::kMinimize ? 1.0 : -1.0;
+  // One Put for the whole job: every trial's actor gets the same object.
+  ASSIGN_OR_RETURN(compute::ObjectRef data, executor.Put(compute::Value::Share(trial.data)));
+  Launcher launch = [&](const TrainingJobSummary& summary, const Hyperparameters& hyperparameters,
+                        const std::shared_ptr<EarlyStopper>& stopper)
+      -> Result<std::unique_ptr<RunningTrial>> {
+    TrainOptions options = trial.options;
     for (const auto& [name, value] : hyperparameters) options.hyperparameters[name] = value;
     if (options.nthread <= 0) {
-      options.nthread = std::max(1, static_cast<int>(std::floor(hooks.cpus)));
+      options.nthread = std::max(1, static_cast<int>(std::floor(config.cpus_per_job)));
     }
-    options.on_round = [&](int round, const RoundMetrics& metrics) {
-      auto found = metrics.find(objective_metric);
-      return found == metrics.end() || !hooks.report || hooks.report(round, found->second);
-    };
-    options.cancelled = hooks.cancelled;
-    std::vector<EvalSet> eval_sets;
-    for (const auto& [name, table] : *shared_evals) eval_sets.push_back({name, &table});
-    ASSIGN_OR_RETURN(TrainResult trained, Train(*shared_train, eval_sets, options));
-    auto objective = trained.final_metrics.find(objective_metric);
-    if (objective == trained.final_metrics.end()) {
-      std::string available;
-      for (const auto& [name, value] : trained.final_metrics) {
-        available += (available.empty() ? "" : ", ") + name;
-      }
-      return NotFoundError("objective metric '" + objective_metric +
-                           "' is not among the training job's metrics (" +
-                           (available.empty() ? std::string("none") : available) + ")");
-    }
-    TrialOutcome outcome;
-    outcome.objective = objective->second;
-    outcome.model = std::make_shared<const TrainResult>(std::move(trained));
-    return outcome;
+    compute::ActorOptions actor_options;
+    actor_options.resources.cpus = config.cpus_per_job;
+    actor_options.name = summary.name;
+    ASSIGN_OR_RETURN(
+        compute::ActorHandle actor,
+        executor.CreateActor(kTuningTrialActor,
+                             {data, compute::Value::Of(TrialSpecToJson(options,
+                                                                       trial.objective_metric))},
+                             actor_options));
+    auto running = std::make_unique<ActorTrial>(executor, std::move(actor), stopper,
+                                                summary.index, sign, trial.objective_metric);
+    RETURN_IF_ERROR(running->Start());
+    return std::unique_ptr<RunningTrial>(std::move(running));
   };
+  return RunTrials(executor, config, launch, hooks);
 }
 
 }  // namespace raypipe::ml::tuning

@@ -1,21 +1,25 @@
 #pragma once
 
 // Hyperparameter tuning jobs (SageMaker's HyperParameterTuningJob): a strategy proposes
-// hyperparameters, each proposal is a training job run as a task on a compute::Executor (at
+// hyperparameters, each proposal is a training job run on a compute::Executor (at
 // most max_parallel_jobs at once, max_jobs in all), and the results come back sorted best
 // first with the best training job singled out.
 //
-// The work of one training job is a TrialFunction, so the same machinery tunes XGBoost
-// (MakeXGBoostTrial) or a scripted objective (tests, benchmarks). A trial reports its
-// objective each round through TrialHooks::report; the job's early stopping uses those
-// reports: TrainingJobEarlyStoppingType Auto applies the median rule, and the Hyperband
-// strategy stops trials by asynchronous successive halving between MinResource and
-// MaxResource rounds.
-//
-// The trial task's argument holds C++ closures and shared stopping state: it runs on the
-// LocalExecutor (values handed over in memory), not on a backend that serializes values; on
-// such a backend (Ray) submitting a trial fails with Unimplemented saying so
-// (RegisterTuningCodecs).
+// A training job is one of two kinds:
+//   - XGBoost (MakeXGBoostTrial): an actor of class "raypipe.ml.TuningTrial" (trial_actor.h)
+//     created from a serializable spec, with the training and evaluation tables Put once per
+//     tuning job and shared by every trial as one ObjectRef. The driver advances each trial a
+//     few boosting rounds per call, gets those rounds' metrics back, applies the early
+//     stopping between calls and finally asks for the model. Every value has a codec, so the
+//     same path runs on the LocalExecutor (values in memory) and on Ray (Ray's workers).
+//   - Scripted (a TrialFunction: tests and benchmarks of the tuner): a task
+//     ("raypipe.ml.ScriptedTrial") whose argument holds the C++ function, so it runs on the
+//     LocalExecutor only; on an executor that serializes values (Ray) submitting one fails
+//     with Unimplemented saying so (RegisterTuningCodecs).
+// Early stopping: TrainingJobEarlyStoppingType Auto applies the median rule (from round 10,
+// judged every 5 rounds for XGBoost trials, every round for scripted ones), and the Hyperband
+// strategy stops trials by asynchronous successive halving at its rungs between MinResource
+// and MaxResource rounds.
 //
 // Thread-safety: RunTuningJob may run concurrently with itself; a TrialFunction runs on
 // executor threads, several at once, and must be thread-safe.
@@ -34,15 +38,18 @@
 #include "ml/train.h"
 #include "ml/tuning/search_space.h"
 #include "ml/tuning/strategy.h"
+#include "ml/tuning/trial_actor.h"
 
 namespace raypipe::ml::tuning {
 
-// The task kernel that runs one training job.
-inline constexpr std::string_view kTuningTrialTask = "raypipe.ml.TuningTrial";
-// Registers kTuningTrialTask. AlreadyExists when registered twice.
+// The task kernel that runs one scripted training job.
+inline constexpr std::string_view kScriptedTrialTask = "raypipe.ml.ScriptedTrial";
+// Registers the XGBoost trial actor (kTuningTrialActor) and kScriptedTrialTask. AlreadyExists
+// when registered twice.
 Status RegisterTuningKernels(compute::KernelRegistry& registry);
-// Registers the trial argument's codec, which refuses to encode (see above), so that a
-// serializing executor reports why instead of "no codec".
+// Registers the codec of TrialData (the tables XGBoost trials share) and the scripted trial's
+// argument codec, which refuses to encode (see above), so that a serializing executor reports
+// why instead of "no codec".
 Status RegisterTuningCodecs(compute::CodecRegistry& codecs);
 
 enum class ObjectiveType { kMinimize, kMaximize };
@@ -119,17 +126,39 @@ struct TuningJobResult {
   Result<const TrainingJobSummary*> BestTrainingJob() const;
 };
 
-// Runs the job. InvalidArgument for bad configuration (naming the field); FailedPrecondition
-// (with the first failure) when every training job failed.
-Result<TuningJobResult> RunTuningJob(compute::Executor& executor, const TuningJobConfig& config,
-                                     TrialFunction trial);
+// What the caller of RunTuningJob hears and says while the job runs (both optional).
+struct TuningJobHooks {
+  // Polled by the driver (at least every 200 ms); once true, no more training jobs start and
+  // the running ones are cancelled (they end Failed with Cancelled).
+  std::function<bool()> stop;
+  // Called on the driver's thread as each training job ends, before the job's result is built.
+  std::function<void(const TrainingJobSummary&)> on_job_done;
+};
 
-// XGBoost training jobs: `base.hyperparameters` are the static hyperparameters, overridden by
-// the tuned ones; the objective is `objective_metric` of the evaluation sets (e.g.
-// "validation:rmse"), its final value (at the best round under early stopping). The tables
-// are captured (their buffers are shared, not copied). For Hyperband the job's MaxResource is
-// the number of rounds.
-TrialFunction MakeXGBoostTrial(data::Table train, std::vector<std::pair<std::string, data::Table>> evals,
-                               TrainOptions base, std::string objective_metric);
+// XGBoost training jobs: `options.hyperparameters` are the static hyperparameters, overridden
+// by the tuned ones; the objective is `objective_metric` of the evaluation sets (e.g.
+// "validation:rmse"), its final value (at the best round under early_stopping_rounds).
+// options.nthread <= 0 means floor(cpus_per_job) threads (at least 1); callbacks in `options`
+// are not used. For Hyperband the job's MaxResource is the number of rounds.
+struct XGBoostTrial {
+  std::shared_ptr<const TrialData> data;
+  TrainOptions options;
+  std::string objective_metric;
+};
+
+// The tables are kept as they are (their buffers are shared, not copied); an evaluation set
+// that is a copy of `train` is evaluated on the training DMatrix itself.
+XGBoostTrial MakeXGBoostTrial(data::Table train,
+                              std::vector<std::pair<std::string, data::Table>> evals,
+                              TrainOptions options, std::string objective_metric);
+
+// Runs the job. InvalidArgument for bad configuration (naming the field); FailedPrecondition
+// (with the first failure) when every training job failed; the executor's error when a trial
+// cannot be started (e.g. cpus_per_job above its capacity).
+Result<TuningJobResult> RunTuningJob(compute::Executor& executor, const TuningJobConfig& config,
+                                     const XGBoostTrial& trial, const TuningJobHooks& hooks = {});
+// The same with a scripted objective (LocalExecutor only).
+Result<TuningJobResult> RunTuningJob(compute::Executor& executor, const TuningJobConfig& config,
+                                     TrialFunction trial, const TuningJobHooks& hooks = {});
 
 }  // namespace raypipe::ml::tuning

@@ -317,7 +317,7 @@ TEST_F(TuningJobTest, TunesXGBoost) {
   base.target = "y";
   base.hyperparameters = {{"num_round", "30"}, {"eval_metric", "mae,rmse"}, {"seed", "47"},
                           {"tree_method", "approx"}, {"objective", "reg:squarederror"}};
-  TrialFunction trial =
+  XGBoostTrial trial =
       MakeXGBoostTrial(train, {{"validation", validation}}, base, "validation:rmse");
   config_.space = *SearchSpace::Make({ParameterRange::Integer("max_depth", 1, 8),
                                       ParameterRange::Continuous("eta", 0.2, 1)});
@@ -335,7 +335,7 @@ TEST_F(TuningJobTest, TunesXGBoost) {
   EXPECT_TRUE(best->hyperparameters.contains("max_depth"));
   EXPECT_FALSE(best->hyperparameters.contains("seed"));  // static ones are not listed
 
-  TrialFunction wrong_metric = MakeXGBoostTrial(train, {{"validation", validation}}, base, "validation:auc");
+  XGBoostTrial wrong_metric = MakeXGBoostTrial(train, {{"validation", validation}}, base, "validation:auc");
   config_.max_jobs = 1;
   auto failed = RunTuningJob(*executor_, config_, wrong_metric);
   EXPECT_THAT(failed.status().message(), HasSubstr("validation:auc"));

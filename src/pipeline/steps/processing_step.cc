@@ -1,18 +1,18 @@
 #include "pipeline/steps/processing_step.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <span>
 
-#include "data/csv.h"
-#include "featurestore/feature_store.h"
+#include "compute/executor.h"
+#include "core/env.h"
 #include "ml/evaluate.h"
 #include "ml/model_bundle.h"
-#include "ml/preprocess.h"
+#include "ml/preprocess_task.h"
 #include "pipeline/steps/argument_checks.h"
 #include "pipeline/steps/step_arguments.h"
 #include "pipeline/steps/step_inputs.h"
@@ -43,12 +43,7 @@ constexpr ArgumentField kEvaluateFields[] = {
 };
 constexpr std::string_view kSizeFields[] = {"TrainSize", "ValidationSize", "TestSize"};
 constexpr double kDefaultSizes[] = {0.6, 0.2, 0.2};
-constexpr std::string_view kSplitNames[] = {"train", "validation", "test"};
-
-// The columns a feature store adds, dropped by default when present.
-constexpr std::string_view kStoreColumns[] = {
-    "record_id", "event_time", "write_time", "api_invocation_time", "is_deleted",
-    "year",      "month",      "day",        "hour"};
+constexpr const std::string_view (&kSplitNames)[3] = ml::kPreprocessSplitNames;
 
 std::vector<std::string_view> FieldNames(std::span<const ArgumentField> fields) {
   std::vector<std::string_view> names;
@@ -73,21 +68,6 @@ std::string ProcessorList() {
 std::string JobName(const StepContext& context) {
   return context.execution_id.empty() ? context.step_name
                                       : context.execution_id + "-" + context.step_name;
-}
-
-Status EnsureDir(const fs::path& dir) {
-  std::error_code error;
-  fs::create_directories(dir, error);
-  if (error) return UnavailableError("cannot create '" + dir.string() + "': " + error.message());
-  return Status::Ok();
-}
-
-Status WriteTextFile(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return UnavailableError("cannot write '" + path.string() + "'");
-  return Status::Ok();
 }
 
 Status CheckStop(const StepContext& context) {
@@ -191,42 +171,34 @@ Result<ValueType> ProcessingPropertyType(const StepDefinition& step, const Prope
 
 // ---- raypipe.preprocess --------------------------------------------------------------------
 
-struct PreprocessInput {
-  data::Table table;
-  std::vector<std::string> default_drops;  // the store's columns for this source
-  std::string group;                        // when read from a feature group
-};
-
-Result<PreprocessInput> ReadPreprocessInput(StepContext& context, const StepArguments& args) {
-  PreprocessInput input;
-  input.default_drops.assign(std::begin(kStoreColumns), std::end(kStoreColumns));
-  if (args.Has("FeatureGroupName")) {
-    ASSIGN_OR_RETURN(input.group, args.String("FeatureGroupName"));
-    featurestore::FeatureStoreOptions options;
-    options.home = context.home;
-    ASSIGN_OR_RETURN(std::unique_ptr<featurestore::FeatureStore> store,
-                     featurestore::FeatureStore::Open(options));
-    Result<featurestore::GroupInfo> group = store->DescribeGroup(input.group);
-    if (!group.ok()) return group.status().WithContext(args.FieldName("FeatureGroupName"));
-    input.default_drops.push_back(group->definition.record_identifier);
-    input.default_drops.push_back(group->definition.event_time);
-    // The newest record per id, deleted ones left out: the offline store as of the end of time.
-    Result<data::Table> table = store->ReadOffline(
-        input.group, featurestore::FromNanos(std::numeric_limits<int64_t>::max()));
-    if (!table.ok()) return table.status().WithContext(args.FieldName("FeatureGroupName"));
-    input.table = std::move(table).value();
-    context.Log("read " + std::to_string(input.table.num_rows()) +
-                " records from the offline store of feature group '" + input.group + "'");
-    return input;
+// Runs the preprocessing as the executor task ml::kPreprocessTaskKernel (on a Ray worker with
+// --executor ray), polling the stop flag; in this thread when the host did not register the
+// kernel.
+Result<ml::PreprocessTaskResult> RunPreprocessOnExecutor(StepContext& context,
+                                                         const ml::PreprocessTaskSpec& spec) {
+  Result<compute::ObjectRef> ref =
+      context.executor == nullptr
+          ? Result<compute::ObjectRef>(NotFoundError("no executor"))
+          : context.executor->Submit(ml::kPreprocessTaskKernel,
+                                     {compute::Value::Of<json>(ml::ToJson(spec))});
+  if (!ref.ok()) {
+    if (ref.status().code() != StatusCode::kNotFound) return ref.status();
+    context.Log("the executor has no kernel " + std::string(ml::kPreprocessTaskKernel) +
+                "; preprocessing in the driver");
+    return ml::RunPreprocessTask(spec, [&context] { return context.StopRequested(); });
   }
-  ASSIGN_OR_RETURN(std::string value, args.String("Input"));
-  ASSIGN_OR_RETURN(std::string path, ResolveInputPath(context, "Input", value));
-  ASSIGN_OR_RETURN(std::string csv, FindCsvFile(path, args.FieldName("Input")));
-  Result<data::Table> table = data::ReadCsvFile(csv);
-  if (!table.ok()) return table.status().WithContext(args.FieldName("Input"));
-  input.table = std::move(table).value();
-  context.Log("read " + std::to_string(input.table.num_rows()) + " rows from " + csv);
-  return input;
+  while (true) {
+    Result<compute::Value> value = context.executor->Get(*ref, std::chrono::milliseconds(200));
+    if (value.ok()) {
+      ASSIGN_OR_RETURN(const json* result, value->Get<json>());
+      return ml::PreprocessTaskResult::FromJson(*result);
+    }
+    if (value.status().code() != StatusCode::kDeadlineExceeded) return value.status();
+    if (context.StopRequested()) {
+      (void)context.executor->Cancel(*ref);
+      return CancelledError("the execution is being stopped");
+    }
+  }
 }
 
 Result<StepOutcome> RunPreprocess(StepContext& context, const StepArguments& args) {
@@ -236,7 +208,11 @@ Result<StepOutcome> RunPreprocess(StepContext& context, const StepArguments& arg
                       args.Has("Input") ? "give FeatureGroupName or Input, not both"
                                         : "raypipe.preprocess needs FeatureGroupName or Input");
   }
-  ml::PreprocessOptions options;
+  ml::PreprocessTaskSpec spec;
+  spec.home = context.home;
+  spec.output_dir = context.staging_dir;
+  spec.field_prefix = "Arguments.";
+  ml::PreprocessOptions& options = spec.options;
   ASSIGN_OR_RETURN(options.target, args.String("TargetColumn"));
   options.proportions.clear();
   double sum = 0;
@@ -252,64 +228,42 @@ Result<StepOutcome> RunPreprocess(StepContext& context, const StepArguments& arg
   if (std::fabs(sum - 1.0) > 1e-9) return InvalidArgumentError("Arguments." + SizesSumMessage(sum));
   ASSIGN_OR_RETURN(int64_t seed, args.Integer("Seed", 42));
   options.seed = static_cast<uint64_t>(seed);
-
-  ASSIGN_OR_RETURN(PreprocessInput input, ReadPreprocessInput(context, args));
-  RETURN_IF_ERROR(CheckStop(context));
-  if (!input.table.ColumnIndex(options.target)) {
-    std::string columns;
-    for (const std::string& name : input.table.ColumnNames()) {
-      columns += (columns.empty() ? "" : ", ") + name;
-    }
-    return args.Error("TargetColumn", "no column '" + options.target + "' in the input (columns: " +
-                                          columns + ")");
-  }
   if (args.Has("DropColumns")) {
     ASSIGN_OR_RETURN(options.drop_columns, args.StringList("DropColumns"));
-    for (size_t i = 0; i < options.drop_columns.size(); ++i) {
-      const std::string& name = options.drop_columns[i];
-      const std::string field = "DropColumns[" + std::to_string(i) + "]";
-      if (!input.table.ColumnIndex(name)) {
-        return args.Error(field, "no column '" + name + "' in the input");
-      }
-      if (name == options.target) return args.Error(field, "cannot drop the TargetColumn");
-    }
-  } else {
-    for (const std::string& name : input.default_drops) {
-      const bool listed = std::find(options.drop_columns.begin(), options.drop_columns.end(),
-                                    name) != options.drop_columns.end();
-      if (!listed && name != options.target && input.table.ColumnIndex(name)) {
-        options.drop_columns.push_back(name);
-      }
-    }
+    spec.explicit_drops = true;
   }
-  Result<ml::PreprocessResult> prepared = ml::Preprocess(input.table, options);
-  if (!prepared.ok()) return prepared.status().WithContext("Arguments (raypipe.preprocess)");
+  std::string source;
+  if (args.Has("FeatureGroupName")) {
+    ASSIGN_OR_RETURN(spec.feature_group, args.String("FeatureGroupName"));
+    source = "the offline store of feature group '" + spec.feature_group + "'";
+  } else {
+    ASSIGN_OR_RETURN(std::string value, args.String("Input"));
+    ASSIGN_OR_RETURN(std::string path, ResolveInputPath(context, "Input", value));
+    ASSIGN_OR_RETURN(spec.input_path, FindTableFile(path, args.FieldName("Input")));
+    source = spec.input_path;
+  }
   RETURN_IF_ERROR(CheckStop(context));
+  ASSIGN_OR_RETURN(ml::PreprocessTaskResult prepared, RunPreprocessOnExecutor(context, spec));
 
   StepOutcome outcome;
-  const fs::path staging(context.staging_dir);
   for (size_t i = 0; i < 3; ++i) {
-    const std::string name(kSplitNames[i]);
-    RETURN_IF_ERROR(EnsureDir(staging / name));
-    RETURN_IF_ERROR(data::WriteCsvFile(prepared->splits[i], (staging / name / (name + ".csv")).string()));
-    outcome.properties["RowCounts"][name] = static_cast<int64_t>(prepared->splits[i].num_rows());
-    RETURN_IF_ERROR(CheckStop(context));
+    outcome.properties["RowCounts"][std::string(kSplitNames[i])] = prepared.split_rows[i];
   }
-  RETURN_IF_ERROR(EnsureDir(staging / "scaler"));
-  RETURN_IF_ERROR(WriteTextFile(staging / "scaler" / std::string(ml::kPreprocessingFileName),
-                                prepared->scaler.ToJson().dump(2) + "\n"));
   outcome.properties["ProcessingJobName"] = JobName(context);
   std::string dropped;
-  for (const std::string& name : options.drop_columns) dropped += (dropped.empty() ? "" : ", ") + name;
-  context.Log("dropped [" + dropped + "]; split " + std::to_string(input.table.num_rows()) +
-              " rows with seed " + std::to_string(seed) + " into train " +
-              std::to_string(prepared->splits[0].num_rows()) + ", validation " +
-              std::to_string(prepared->splits[1].num_rows()) + ", test " +
-              std::to_string(prepared->splits[2].num_rows()) + "; scaled " +
-              std::to_string(prepared->features.size()) + " features (fitted on train)");
-  if (!input.group.empty()) {
+  for (const std::string& name : prepared.dropped) dropped += (dropped.empty() ? "" : ", ") + name;
+  char timing[160];
+  std::snprintf(timing, sizeof(timing), "; read %.0f ms, preprocess %.0f ms, write %.0f ms",
+                prepared.read_ms, prepared.preprocess_ms, prepared.write_ms);
+  context.Log("read " + std::to_string(prepared.input_rows) + " rows from " + source +
+              "; dropped [" + dropped + "]; split with seed " + std::to_string(seed) +
+              " into train " + std::to_string(prepared.split_rows[0]) + ", validation " +
+              std::to_string(prepared.split_rows[1]) + ", test " +
+              std::to_string(prepared.split_rows[2]) + "; scaled " +
+              std::to_string(prepared.features.size()) + " features (fitted on train)" + timing);
+  if (!spec.feature_group.empty()) {
     outcome.lineage.push_back({StepOutcome::LineageEntry::Direction::kInput, "FeatureGroup",
-                               "featurestore://" + input.group, ""});
+                               "featurestore://" + spec.feature_group, ""});
   }
   return outcome;
 }
@@ -332,9 +286,8 @@ Result<StepOutcome> RunEvaluate(StepContext& context, const StepArguments& args)
   Result<ml::ModelBundle> bundle = ml::LoadModelBundle(model_path);
   if (!bundle.ok()) return bundle.status().WithContext(args.FieldName("Model"));
   ASSIGN_OR_RETURN(std::string test_path, ResolveInputPath(context, "TestData", test_value));
-  ASSIGN_OR_RETURN(std::string csv, FindCsvFile(test_path, args.FieldName("TestData")));
-  Result<data::Table> table = data::ReadCsvFile(csv);
-  if (!table.ok()) return table.status().WithContext(args.FieldName("TestData"));
+  ASSIGN_OR_RETURN(data::Table table_value, ReadTableInput(test_path, args.FieldName("TestData")));
+  const data::Table* table = &table_value;
   if (!table->ColumnIndex(options.target)) {
     return args.Error("TargetColumn", "no column '" + options.target + "' in the test data");
   }
@@ -348,9 +301,9 @@ Result<StepOutcome> RunEvaluate(StepContext& context, const StepArguments& args)
   if (!evaluation.ok()) return evaluation.status().WithContext("Arguments (raypipe.evaluate)");
 
   const fs::path out = fs::path(context.staging_dir) / "evaluation";
-  RETURN_IF_ERROR(EnsureDir(out));
-  RETURN_IF_ERROR(
-      WriteTextFile(out / "evaluation.json", ml::EvaluationReportJson(*evaluation).dump(2) + "\n"));
+  RETURN_IF_ERROR(core::DefaultEnv()->CreateDirs(out.string()));
+  RETURN_IF_ERROR(core::DefaultEnv()->WriteFile(
+      (out / "evaluation.json").string(), ml::EvaluationReportJson(*evaluation).dump(2) + "\n"));
   StepOutcome outcome;
   outcome.metrics = ml::EvaluationMetrics(*evaluation);
   outcome.properties["ProcessingJobName"] = JobName(context);

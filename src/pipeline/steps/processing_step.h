@@ -15,22 +15,26 @@
 //       DropColumns: [record_id]                               # default: the store's columns
 //
 //   raypipe.preprocess reads the feature group's offline store (the newest record per id,
-//   deleted ones left out) or the Input CSV, drops DropColumns (default: those present of the
-//   group's record identifier and event time, record_id, event_time, write_time,
-//   api_invocation_time, is_deleted, year, month, day, hour), then runs ml::Preprocess:
-//   random_shuffle(Seed), split into train / validation / test (TrainSize + ValidationSize +
-//   TestSize must be 1 within 1e-9), StandardScaler fitted on train's features only and applied
-//   to all three; TargetColumn is never scaled. Outputs: train/train.csv,
-//   validation/validation.csv, test/test.csv, scaler/preprocessing.json (the scaler, exactly a
-//   model bundle's preprocessing.json). Properties: Outputs.<name>, RowCounts.train /
-//   validation / test, ProcessingJobName. Lineage: the feature group as an input.
+//   deleted ones left out) or the Input table (CSV or columnar), drops DropColumns (default:
+//   those present of the group's record identifier and event time, record_id, event_time,
+//   write_time, api_invocation_time, is_deleted, year, month, day, hour), then runs
+//   ml::Preprocess: random_shuffle(Seed), split into train / validation / test (TrainSize +
+//   ValidationSize + TestSize must be 1 within 1e-9), StandardScaler fitted on train's features
+//   only and applied to all three; TargetColumn is never scaled. The work runs as the executor
+//   task raypipe.ml.Preprocess (ml/preprocess_task.h: on a Ray worker with --executor ray; in
+//   the driver when the host did not register the kernel). Outputs: train/train.rpcol,
+//   validation/validation.rpcol, test/test.rpcol (raypipe's columnar format, data/columnar.h:
+//   consumers map them without parsing or copying; `raypipe datasets to-csv` converts one),
+//   scaler/preprocessing.json (the scaler, exactly a model bundle's preprocessing.json).
+//   Properties: Outputs.<name>, RowCounts.train / validation / test, ProcessingJobName.
+//   Lineage: the feature group as an input.
 //
 //   - Name: EvaluateModel
 //     Type: Processing
 //     Arguments:
 //       Processor: raypipe.evaluate
 //       Model: {Get: Steps.HPTuning.Outputs.model}     # a model bundle directory
-//       TestData: {Get: Steps.PreprocessData.Outputs.test}   # a CSV, or a directory of one CSV
+//       TestData: {Get: Steps.PreprocessData.Outputs.test}   # a table file or a directory of one
 //       TargetColumn: PRICE
 //     PropertyFiles: [{PropertyFileName: EvaluationReport, OutputName: evaluation,
 //                      FilePath: evaluation.json}]
@@ -43,7 +47,7 @@
 // Paths (Input, Model, TestData) are relative to the pipeline file; DeclareInputs declares them
 // as artifact inputs, so the engine imports them and their content goes into the cache key.
 // Every error names the field ("Arguments.TrainSize + ValidationSize + TestSize = 0.9, must be
-// 1"). Neither processor submits kernels to the executor.
+// 1"). raypipe.evaluate runs in the driver.
 
 #include <optional>
 #include <string>
@@ -60,7 +64,7 @@ inline constexpr std::string_view kEvaluateProcessor = "raypipe.evaluate";
 class ProcessingStepRunner final : public StepRunner {
  public:
   std::string_view Type() const override { return "Processing"; }
-  std::string_view ImplementationVersion() const override { return "1"; }
+  std::string_view ImplementationVersion() const override { return "2"; }
   Result<std::vector<InputDeclaration>> DeclareInputs(
       const nlohmann::json& arguments, const std::string& pipeline_dir) const override;
   Result<StepOutcome> Run(StepContext& context) override;

@@ -8,11 +8,14 @@
 
 #include <gtest/gtest.h>
 
+#include "compute/local_executor.h"
+#include "data/columnar.h"
 #include "data/csv.h"
 #include "data/housing.h"
 #include "data/scaler.h"
 #include "featurestore/feature_store.h"
 #include "ml/model_bundle.h"
+#include "ml/preprocess_task.h"
 #include "ml/train.h"
 #include "pipeline/parser.h"
 #include "pipeline/steps/feature_store_ingest_step.h"
@@ -79,10 +82,10 @@ TEST_F(ProcessingStepTest, PreprocessSplitsScalesOnTrainAndWritesOutputs) {
   ASSERT_TRUE(context.inputs.count("Input"));  // declared, so the CSV is in the cache key
 
   const fs::path staging(context.staging_dir);
-  Result<data::Table> train = data::ReadCsvFile((staging / "train" / "train.csv").string());
+  Result<data::Table> train = data::ReadTableFile((staging / "train" / "train.rpcol").string());
   Result<data::Table> validation =
-      data::ReadCsvFile((staging / "validation" / "validation.csv").string());
-  Result<data::Table> test = data::ReadCsvFile((staging / "test" / "test.csv").string());
+      data::ReadTableFile((staging / "validation" / "validation.rpcol").string());
+  Result<data::Table> test = data::ReadTableFile((staging / "test" / "test.rpcol").string());
   ASSERT_TRUE(train.ok() && validation.ok() && test.ok());
   EXPECT_EQ(train->num_rows(), 600u);
   EXPECT_EQ(validation->num_rows(), 200u);
@@ -115,10 +118,10 @@ TEST_F(ProcessingStepTest, SameSeedSameSplitOtherSeedOtherSplit) {
   json other = PreprocessArguments();
   other["Seed"] = 7;
   ASSERT_TRUE(Run(other, &third).ok());
-  const std::string a = ReadText(fs::path(first.staging_dir) / "train" / "train.csv");
+  const std::string a = ReadText(fs::path(first.staging_dir) / "train" / "train.rpcol");
   EXPECT_FALSE(a.empty());
-  EXPECT_EQ(a, ReadText(fs::path(second.staging_dir) / "train" / "train.csv"));
-  EXPECT_NE(a, ReadText(fs::path(third.staging_dir) / "train" / "train.csv"));
+  EXPECT_EQ(a, ReadText(fs::path(second.staging_dir) / "train" / "train.rpcol"));
+  EXPECT_NE(a, ReadText(fs::path(third.staging_dir) / "train" / "train.rpcol"));
 }
 
 TEST_F(ProcessingStepTest, SizesNotSummingToOneFailNamingTheFields) {
@@ -193,7 +196,7 @@ TEST_F(ProcessingStepTest, PreprocessReadsTheFeatureGroupsNewestLiveRecords) {
   EXPECT_EQ(outcome->properties["RowCounts"],
             json({{"train", 599}, {"validation", 200}, {"test", 200}}));
   Result<data::Table> train =
-      data::ReadCsvFile((fs::path(context.staging_dir) / "train" / "train.csv").string());
+      data::ReadTableFile((fs::path(context.staging_dir) / "train" / "train.rpcol").string());
   ASSERT_TRUE(train.ok());
   std::vector<std::string> expected = {"PRICE"};
   expected.insert(expected.end(), kHousingFeatures.begin(), kHousingFeatures.end());
@@ -214,7 +217,7 @@ TEST_F(ProcessingStepTest, EvaluateWritesTheSeedsReportLayout) {
   ASSERT_TRUE(Run(PreprocessArguments(), &prepared).ok());
   const std::string test_uri = home_.Commit(prepared, "test");
   Result<data::Table> train =
-      data::ReadCsvFile((fs::path(prepared.staging_dir) / "train" / "train.csv").string());
+      data::ReadTableFile((fs::path(prepared.staging_dir) / "train" / "train.rpcol").string());
   ASSERT_TRUE(train.ok());
   ml::TrainOptions options;
   options.target = "PRICE";
@@ -240,7 +243,7 @@ TEST_F(ProcessingStepTest, EvaluateWritesTheSeedsReportLayout) {
 
   // By hand: the model on the scaled test rows, as evaluate.py computes it.
   Result<data::Table> test =
-      data::ReadCsvFile((fs::path(prepared.staging_dir) / "test" / "test.csv").string());
+      data::ReadTableFile((fs::path(prepared.staging_dir) / "test" / "test.rpcol").string());
   ASSERT_TRUE(test.ok());
   std::vector<float> rows;
   for (size_t r = 0; r < test->num_rows(); ++r) {
@@ -282,6 +285,68 @@ TEST_F(ProcessingStepTest, EvaluateWritesTheSeedsReportLayout) {
   EXPECT_NEAR(outcome->metrics.at("rmse"), rmse, tolerance);
   EXPECT_NEAR(outcome->metrics.at("mae"), mae, tolerance);
   EXPECT_LT(rmse, 30000.0);  // the model learned the prices
+
+  // The same split as CSV (a directory of one .csv, as before the columnar outputs) evaluates
+  // to the same numbers.
+  const fs::path csv_dir = home_.pipeline_dir() / "test-csv";
+  fs::create_directories(csv_dir);
+  ASSERT_TRUE(data::WriteCsvFile(*test, (csv_dir / "test.csv").string()).ok());
+  Result<StepOutcome> from_csv = Run({{"Processor", "raypipe.evaluate"},
+                                      {"Model", model_uri},
+                                      {"TestData", "test-csv"},
+                                      {"TargetColumn", "PRICE"}});
+  ASSERT_TRUE(from_csv.ok()) << from_csv.status().ToString();
+  EXPECT_DOUBLE_EQ(from_csv->metrics.at("rmse"), outcome->metrics.at("rmse"));
+}
+
+TEST_F(ProcessingStepTest, PreprocessRunsAsAnExecutorTaskWhoseValuesRoundTrip) {
+  // An executor that knows the kernel and serializes every value crossing into and out of it,
+  // as the Ray backend does.
+  compute::KernelRegistry kernels;
+  ASSERT_TRUE(ml::RegisterPreprocessKernels(kernels).ok());
+  compute::LocalExecutorOptions options;
+  options.registry = &kernels;
+  options.capacity = compute::Resources{2.0, 0};
+  options.codec_check = compute::CodecCheck::kRoundTrip;
+  Result<std::unique_ptr<compute::LocalExecutor>> executor = compute::LocalExecutor::Open(options);
+  ASSERT_TRUE(executor.ok()) << executor.status().ToString();
+  StepContext on_executor = home_.Context(runner_, PreprocessArguments());
+  on_executor.executor = executor->get();
+  Result<StepOutcome> outcome = runner_.Run(on_executor);
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(outcome->properties["RowCounts"],
+            json({{"train", 600}, {"validation", 200}, {"test", 200}}));
+  auto ran_in_driver = [this] {
+    for (const std::string& line : home_.log().Lines()) {
+      if (line.find("preprocessing in the driver") != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_FALSE(ran_in_driver());
+
+  // The fixture's executor lacks the kernel: the step runs it in the driver, with the same
+  // bytes as output.
+  StepContext in_driver;
+  ASSERT_TRUE(Run(PreprocessArguments(), &in_driver).ok());
+  EXPECT_TRUE(ran_in_driver());
+  for (std::string_view name : {"train", "validation", "test"}) {
+    const fs::path file = fs::path(std::string(name)) / (std::string(name) + ".rpcol");
+    const std::string bytes = ReadText(fs::path(on_executor.staging_dir) / file);
+    EXPECT_FALSE(bytes.empty()) << name;
+    EXPECT_EQ(bytes, ReadText(fs::path(in_driver.staging_dir) / file)) << name;
+  }
+
+  // The kernel's errors come back through the executor, naming the field.
+  json arguments = PreprocessArguments();
+  arguments["DropColumns"] = {"POOL"};
+  StepContext failing = home_.Context(runner_, arguments);
+  failing.executor = executor->get();
+  Result<StepOutcome> failed = runner_.Run(failing);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(failed.status().message()).find("Arguments.DropColumns[0]: no column"),
+            std::string::npos)
+      << failed.status().message();
 }
 
 TEST_F(ProcessingStepTest, BadEvaluateArgumentsNameTheField) {

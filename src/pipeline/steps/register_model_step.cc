@@ -200,16 +200,23 @@ Result<StepOutcome> RegisterModelStepRunner::Run(StepContext& context) {
   }
   request.model_artifact = bundle.digest;
   request.lineage.execution_id = context.execution_id;
+  request.lineage.step_name = context.step_name;
+  request.customer_metadata_properties = customer_properties;
 
   if (context.metadata == nullptr) return FailedPreconditionError("RegisterModel: no metadata store");
   ASSIGN_OR_RETURN(auto models, registry::ModelRegistry::Open(context.metadata));
-  // A retry (or a rerun after a crash) finds the version this execution registered.
+  // A retry (or a rerun after a crash) finds the version this step of this execution
+  // registered. Versions registered before the registry stored step names (an empty name) are
+  // matched by execution and model digest instead.
   std::optional<registry::ModelPackage> package;
   Result<std::vector<registry::ModelPackage>> versions = models->ListVersions(request.group);
   if (versions.ok()) {
     for (registry::ModelPackage& version : *versions) {
-      if (version.lineage.execution_id == context.execution_id &&
-          version.model_artifact == request.model_artifact) {
+      if (version.lineage.execution_id != context.execution_id) continue;
+      const bool same_step = version.lineage.step_name.empty()
+                                 ? version.model_artifact == request.model_artifact
+                                 : version.lineage.step_name == context.step_name;
+      if (same_step) {
         package = std::move(version);
         context.Log("already registered by this execution: " + package->arn);
         break;

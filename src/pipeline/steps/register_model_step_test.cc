@@ -48,8 +48,9 @@ class RegisterModelStepTest : public testing::MlStepTest {
             {"CustomerMetadataProperties", {{"team", "pricing"}}}};
   }
 
-  Result<StepOutcome> Register(json arguments, std::string execution = "exec-test-1") {
-    StepContext context = Context(std::move(arguments), "RegisterTrainedModel", std::move(execution));
+  Result<StepOutcome> Register(json arguments, std::string execution = "exec-test-1",
+                               std::string step = "RegisterTrainedModel") {
+    StepContext context = Context(std::move(arguments), std::move(step), std::move(execution));
     return runner_.Run(context);
   }
 
@@ -76,6 +77,9 @@ TEST_F(RegisterModelStepTest, RegistersOncePerExecutionAndStep) {
   ASSERT_TRUE(package.ok()) << package.status();
   EXPECT_EQ(package->model_artifact, model_digest_);
   EXPECT_EQ(package->lineage.execution_id, "exec-test-1");
+  EXPECT_EQ(package->lineage.step_name, "RegisterTrainedModel");
+  EXPECT_EQ(package->customer_metadata_properties, json({{"team", "pricing"}}));
+  EXPECT_EQ(package->ToJson()["CustomerMetadataProperties"]["team"], "pricing");
   EXPECT_EQ(package->description, "the best tuned model");
   EXPECT_DOUBLE_EQ(package->model_metrics["regression_metrics"]["rmse"]["value"].get<double>(),
                    1234.5);
@@ -95,6 +99,21 @@ TEST_F(RegisterModelStepTest, RegistersOncePerExecutionAndStep) {
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->properties["ModelPackageVersion"], 2);
   EXPECT_EQ(second->properties["ModelApprovalStatus"], "Approved");
+}
+
+TEST_F(RegisterModelStepTest, TwoStepsOfOneExecutionRegisteringOneModelGetTwoVersions) {
+  // Matched by step name, not by the model's digest: a second RegisterModel step of the same
+  // execution (here registering the same bundle into the same group) is not taken for a retry.
+  Result<StepOutcome> first = Register(Arguments(), "exec-test-1", "RegisterA");
+  Result<StepOutcome> second = Register(Arguments(), "exec-test-1", "RegisterB");
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->properties["ModelPackageVersion"], 1);
+  EXPECT_EQ(second->properties["ModelPackageVersion"], 2);
+  // And each step's retry finds its own version.
+  EXPECT_EQ(Register(Arguments(), "exec-test-1", "RegisterB")->properties["ModelPackageVersion"],
+            2);
+  EXPECT_EQ(Register(Arguments(), "exec-test-1", "RegisterA")->properties["ModelPackageVersion"],
+            1);
 }
 
 TEST_F(RegisterModelStepTest, APlainPathIsCopiedIntoTheArtifactStore) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "ml/preprocess_task.h"
 #include "store/artifact_store.h"
 
 namespace raypipe::pipeline {
@@ -15,6 +16,37 @@ namespace {
 std::string AgainstDir(const std::string& value, const std::string& dir) {
   if (fs::path(value).is_absolute() || dir.empty()) return value;
   return (fs::path(dir) / value).lexically_normal().string();
+}
+
+// The files of `dir` with each extension, sorted.
+Status ListByExtension(const std::string& dir, std::string_view field_name,
+                       const std::vector<std::string>& extensions,
+                       std::vector<std::vector<std::string>>* found) {
+  std::error_code error;
+  found->assign(extensions.size(), {});
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
+    if (entry.is_directory()) continue;
+    for (size_t i = 0; i < extensions.size(); ++i) {
+      if (entry.path().extension() == extensions[i]) (*found)[i].push_back(entry.path().string());
+    }
+  }
+  if (error) {
+    return UnavailableError(std::string(field_name) + ": cannot list '" + dir +
+                            "': " + error.message());
+  }
+  for (std::vector<std::string>& files : *found) std::sort(files.begin(), files.end());
+  return Status::Ok();
+}
+
+Status NotExactlyOne(const std::string& dir, std::string_view field_name,
+                     std::string_view what, const std::vector<std::string>& found) {
+  std::string names;
+  for (const std::string& name : found) {
+    names += (names.empty() ? "" : ", ") + fs::path(name).filename().string();
+  }
+  return InvalidArgumentError(std::string(field_name) + ": the directory '" + dir +
+                              "' must hold exactly one " + std::string(what) + ", it holds " +
+                              (found.empty() ? "none" : names));
 }
 
 }  // namespace
@@ -61,27 +93,32 @@ Result<std::string> ResolveInputPath(const StepContext& context, std::string_vie
 Result<std::string> FindCsvFile(const std::string& path, std::string_view field_name) {
   std::error_code error;
   if (!fs::is_directory(path, error)) return path;
-  std::vector<std::string> found;
-  for (const fs::directory_entry& entry : fs::directory_iterator(path, error)) {
-    if (entry.path().extension() == ".csv" && !entry.is_directory()) {
-      found.push_back(entry.path().string());
-    }
+  std::vector<std::vector<std::string>> found;
+  RETURN_IF_ERROR(ListByExtension(path, field_name, {".csv"}, &found));
+  if (found[0].size() != 1) return NotExactlyOne(path, field_name, ".csv file", found[0]);
+  return found[0][0];
+}
+
+Result<std::string> FindTableFile(const std::string& path, std::string_view field_name) {
+  std::error_code error;
+  if (!fs::is_directory(path, error)) return path;
+  std::vector<std::vector<std::string>> found;
+  RETURN_IF_ERROR(ListByExtension(path, field_name, {".rpcol", ".csv"}, &found));
+  if (!found[0].empty()) {
+    if (found[0].size() != 1) return NotExactlyOne(path, field_name, ".rpcol file", found[0]);
+    return found[0][0];
   }
-  if (error) {
-    return UnavailableError(std::string(field_name) + ": cannot list '" + path +
-                            "': " + error.message());
+  if (found[1].size() != 1) {
+    return NotExactlyOne(path, field_name, "table file (.rpcol or .csv)", found[1]);
   }
-  if (found.size() != 1) {
-    std::sort(found.begin(), found.end());
-    std::string names;
-    for (const std::string& name : found) {
-      names += (names.empty() ? "" : ", ") + fs::path(name).filename().string();
-    }
-    return InvalidArgumentError(std::string(field_name) + ": the directory '" + path +
-                                "' must hold exactly one .csv file, it holds " +
-                                (found.empty() ? "none" : names));
-  }
-  return found[0];
+  return found[1][0];
+}
+
+Result<data::Table> ReadTableInput(const std::string& path, std::string_view field_name) {
+  ASSIGN_OR_RETURN(std::string file, FindTableFile(path, field_name));
+  Result<data::Table> table = ml::ReadTableAnyFormat(file);
+  if (!table.ok()) return table.status().WithContext(field_name);
+  return table;
 }
 
 }  // namespace raypipe::pipeline

@@ -11,6 +11,7 @@
 //   ...in Run:
 //   ASSIGN_OR_RETURN(std::string path, ResolveInputPath(context, "Input", value));
 //   ASSIGN_OR_RETURN(std::string csv, FindCsvFile(path, "Arguments.Input"));
+//   ASSIGN_OR_RETURN(data::Table table, ReadTableInput(path, "Arguments.TrainData"));
 
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
+#include "data/table.h"
 #include "pipeline/step_runner.h"
 
 namespace raypipe::pipeline {
@@ -40,5 +42,16 @@ Result<std::string> ResolveInputPath(const StepContext& context, std::string_vie
 // `path` itself when it is a file; the one *.csv file in it when it is a directory.
 // InvalidArgument naming `field_name` when a directory holds no CSV file or several.
 Result<std::string> FindCsvFile(const std::string& path, std::string_view field_name);
+
+// The table file of a table argument: `path` itself when it is a file; the one *.rpcol file
+// (raypipe's columnar format, data/columnar.h) or else the one *.csv file in it when it is a
+// directory. InvalidArgument naming `field_name` for a directory with no table file or with
+// several of the chosen kind.
+Result<std::string> FindTableFile(const std::string& path, std::string_view field_name);
+
+// Reads the table a table argument names (FindTableFile): a columnar file (recognized by its
+// magic bytes, whatever its name) is memory-mapped and its columns used in place, without a
+// copy; anything else is parsed as CSV. Errors carry `field_name` as context.
+Result<data::Table> ReadTableInput(const std::string& path, std::string_view field_name);
 
 }  // namespace raypipe::pipeline

@@ -67,10 +67,7 @@ Status ReadHyperparameters(const StepArguments& args, std::string_view field,
 Result<data::Table> ReadChannel(const StepContext& context, const std::string& field,
                                 const std::string& value) {
   ASSIGN_OR_RETURN(std::string path, ResolveInputPath(context, field, value));
-  ASSIGN_OR_RETURN(std::string file, FindCsvFile(path, "Arguments." + field));
-  Result<data::Table> table = data::ReadCsvFile(file);
-  if (!table.ok()) return table.status().WithContext("Arguments." + field);
-  return table;
+  return ReadTableInput(path, "Arguments." + field);  // columnar: mapped, not copied
 }
 
 Result<data::StandardScaler> ReadScaler(const StepContext& context, const std::string& field,

@@ -275,38 +275,28 @@ Result<StepOutcome> TuningStepRunner::Run(StepContext& context) {
   base.target = definition.target;
   base.features = data.features;
   base.hyperparameters = definition.hyperparameters;
-  tuning::TrialFunction xgboost_trial =
+  tuning::XGBoostTrial trial =
       tuning::MakeXGBoostTrial(data.train, std::move(evals), base, config.objective_metric);
 
   // Trials also end when the execution is stopped: those not started at once, running ones
-  // at their next boosting round.
-  const std::atomic<bool>* stop = context.stop;
+  // within a few boosting rounds.
+  tuning::TuningJobHooks hooks;
+  hooks.stop = [&context] { return context.StopRequested(); };
   StepLog* log = context.log;
   const std::string metric = config.objective_metric;
-  tuning::TrialFunction trial = [xgboost_trial, stop, log, metric](
-                                    const ml::Hyperparameters& hyperparameters,
-                                    tuning::TrialHooks& hooks) -> Result<tuning::TrialOutcome> {
-    auto stopping = [stop] { return stop != nullptr && stop->load(std::memory_order_relaxed); };
-    if (stopping()) return CancelledError("the execution is stopping");
-    tuning::TrialHooks hooks_with_stop = hooks;
-    std::function<bool()> cancelled = hooks.cancelled;
-    hooks_with_stop.cancelled = [cancelled, stopping] {
-      return stopping() || (cancelled && cancelled());
-    };
-    Result<tuning::TrialOutcome> outcome = xgboost_trial(hyperparameters, hooks_with_stop);
-    if (log != nullptr) {
-      std::string line = "training job";
-      for (const auto& [name, value] : hyperparameters) line += " " + name + "=" + value;
-      if (outcome.ok()) {
-        char text[96];
-        std::snprintf(text, sizeof(text), ": %s=%.6g", metric.c_str(), outcome->objective);
-        line += text;
-      } else {
-        line += ": " + outcome.status().ToString();
-      }
-      log->Line(line);
+  hooks.on_job_done = [log, metric](const tuning::TrainingJobSummary& summary) {
+    if (log == nullptr) return;
+    std::string line = "training job";
+    for (const auto& [name, value] : summary.hyperparameters) line += " " + name + "=" + value;
+    if (summary.objective_value.has_value()) {
+      char text[120];
+      std::snprintf(text, sizeof(text), ": %s=%.6g (%s)", metric.c_str(), *summary.objective_value,
+                    std::string(tuning::TrainingJobStatusName(summary.status)).c_str());
+      line += text;
+    } else {
+      line += ": " + summary.failure_reason;
     }
-    return outcome;
+    log->Line(line);
   };
 
   context.Log("tuning job " + config.name + ": " +
@@ -314,7 +304,8 @@ Result<StepOutcome> TuningStepRunner::Run(StepContext& context) {
               std::to_string(config.max_jobs) + " training jobs, " +
               std::to_string(config.max_parallel_jobs) + " in parallel, objective " +
               config.objective_metric);
-  Result<tuning::TuningJobResult> result = tuning::RunTuningJob(*context.executor, config, trial);
+  Result<tuning::TuningJobResult> result =
+      tuning::RunTuningJob(*context.executor, config, trial, hooks);
 
   // Every training job becomes a run, stopped or not.
   if (result.ok()) {

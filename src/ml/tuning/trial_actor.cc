@@ -1,0 +1,524 @@
+#include "ml/tuning/trial_actor.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "compute/value.h"
+#include "ml/booster.h"
+#include "ml/dmatrix.h"
+
+namespace raypipe::ml::tuning {
+
+namespace {
+
+using nlohmann::json;
+
+// ---- TrialData's bytes ----
+// "RPTRIAL1", the training table, u64 evaluation sets, each: name, u8 is_train, its table
+// unless is_train. A table: u64 rows, u64 columns, each column: name, u8 type, then its values,
+// characters and validity as length-prefixed buffers (an absent one has length 0). Every
+// integer is a little-endian u64 unless said; strings and buffers are u64 length + bytes.
+
+constexpr char kMagic[] = "RPTRIAL1";
+constexpr size_t kMagicSize = 8;
+
+void PutU64(std::string& out, uint64_t value) {
+  char bytes[8];
+  for (int index = 0; index < 8; ++index) {
+    bytes[index] = static_cast<char>((value >> (8 * index)) & 0xff);
+  }
+  out.append(bytes, 8);
+}
+
+void PutBytes(std::string& out, const void* data, size_t size) {
+  PutU64(out, size);
+  if (size > 0) out.append(static_cast<const char*>(data), size);
+}
+
+void PutTable(std::string& out, const data::Table& table) {
+  PutU64(out, table.num_rows());
+  PutU64(out, table.num_columns());
+  for (const data::Column& column : table.columns()) {
+    PutBytes(out, column.name().data(), column.name().size());
+    out.push_back(static_cast<char>(column.type()));
+    const size_t rows = column.length();
+    switch (column.type()) {
+      case data::DataType::kFloat64:
+        PutBytes(out, column.float64s().data(), rows * sizeof(double));
+        PutBytes(out, nullptr, 0);
+        break;
+      case data::DataType::kInt64:
+        PutBytes(out, column.int64s().data(), rows * sizeof(int64_t));
+        PutBytes(out, nullptr, 0);
+        break;
+      case data::DataType::kString: {
+        // Offsets rebased to 0 so that a sliced column sends only its own characters.
+        std::span<const int64_t> offsets = column.string_offsets();
+        std::vector<int64_t> rebased(offsets.size());
+        for (size_t row = 0; row < offsets.size(); ++row) rebased[row] = offsets[row] - offsets[0];
+        PutBytes(out, rebased.data(), rebased.size() * sizeof(int64_t));
+        std::string_view chars = column.string_chars().substr(
+            static_cast<size_t>(offsets[0]), static_cast<size_t>(offsets.back() - offsets[0]));
+        PutBytes(out, chars.data(), chars.size());
+        break;
+      }
+    }
+    std::span<const uint8_t> validity = column.validity();
+    PutBytes(out, validity.data(), validity.size());
+  }
+}
+
+// Reads the buffer front to back; every read is bounds-checked.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+
+  Status Error(const std::string& what) const {
+    return DataLossError("trial data is malformed at byte " + std::to_string(position_) + ": " +
+                         what);
+  }
+  Result<uint64_t> U64() {
+    if (bytes_.size() - position_ < 8) return Error("truncated integer");
+    uint64_t value = 0;
+    for (int index = 7; index >= 0; --index) {
+      value = (value << 8) | static_cast<uint8_t>(bytes_[position_ + static_cast<size_t>(index)]);
+    }
+    position_ += 8;
+    return value;
+  }
+  Result<uint8_t> U8() {
+    if (position_ >= bytes_.size()) return Error("truncated byte");
+    return static_cast<uint8_t>(bytes_[position_++]);
+  }
+  Result<std::string_view> Bytes() {
+    ASSIGN_OR_RETURN(uint64_t size, U64());
+    if (size > bytes_.size() - position_) return Error("a buffer runs past the end");
+    std::string_view view = bytes_.substr(position_, size);
+    position_ += size;
+    return view;
+  }
+  bool AtEnd() const { return position_ == bytes_.size(); }
+
+ private:
+  std::string_view bytes_;
+  size_t position_ = 0;
+};
+
+// A 64-byte aligned copy of `bytes`, or null when empty.
+std::shared_ptr<const data::Buffer> CopyBuffer(std::string_view bytes) {
+  if (bytes.empty()) return nullptr;
+  std::shared_ptr<data::Buffer> buffer = data::Buffer::Allocate(bytes.size());
+  std::memcpy(buffer->mutable_data(), bytes.data(), bytes.size());
+  return buffer;
+}
+
+Result<data::Table> ReadTable(Reader& reader) {
+  ASSIGN_OR_RETURN(uint64_t rows, reader.U64());
+  ASSIGN_OR_RETURN(uint64_t count, reader.U64());
+  if (count > (uint64_t{1} << 20)) return reader.Error("too many columns");
+  std::vector<data::Column> columns;
+  for (uint64_t index = 0; index < count; ++index) {
+    ASSIGN_OR_RETURN(std::string_view name, reader.Bytes());
+    ASSIGN_OR_RETURN(uint8_t type, reader.U8());
+    if (type > static_cast<uint8_t>(data::DataType::kString)) {
+      return reader.Error("unknown column type " + std::to_string(type));
+    }
+    ASSIGN_OR_RETURN(std::string_view values, reader.Bytes());
+    ASSIGN_OR_RETURN(std::string_view chars, reader.Bytes());
+    ASSIGN_OR_RETURN(std::string_view validity, reader.Bytes());
+    const auto data_type = static_cast<data::DataType>(type);
+    std::shared_ptr<const data::Buffer> chars_buffer;
+    if (data_type == data::DataType::kString) {
+      // An empty string column still needs a characters buffer.
+      chars_buffer = chars.empty() ? data::Buffer::FromVector(std::vector<char>{})
+                                   : CopyBuffer(chars);
+    } else if (!chars.empty()) {
+      return reader.Error("column '" + std::string(name) + "' has characters but is not text");
+    }
+    std::shared_ptr<const data::Buffer> values_buffer =
+        values.empty() ? data::Buffer::FromVector(std::vector<int64_t>{}) : CopyBuffer(values);
+    Result<data::Column> column =
+        data::Column::FromBuffers(std::string(name), data_type, static_cast<size_t>(rows),
+                                  std::move(values_buffer), std::move(chars_buffer),
+                                  CopyBuffer(validity));
+    if (!column.ok()) return reader.Error(std::string(column.status().message()));
+    columns.push_back(std::move(*column));
+  }
+  Result<data::Table> table = data::Table::Make(std::move(columns));
+  if (!table.ok()) return reader.Error(std::string(table.status().message()));
+  if (table->num_columns() > 0 && table->num_rows() != rows) return reader.Error("row count");
+  return table;
+}
+
+// Whether `a` holds `b`'s own buffers (a copy of the same table).
+bool SameTable(const data::Table& a, const data::Table& b) {
+  if (a.num_rows() != b.num_rows() || a.num_columns() != b.num_columns() || a.num_columns() == 0) {
+    return false;
+  }
+  for (size_t index = 0; index < a.num_columns(); ++index) {
+    const data::Column& left = a.column(index);
+    const data::Column& right = b.column(index);
+    if (left.name() != right.name() || left.values_buffer() != right.values_buffer() ||
+        left.value_offset() != right.value_offset()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// ---- The actor ----
+
+// Like train.cc: integers may arrive as "100.0" from a tuner or a JSON number.
+Result<int> ParseCount(const Hyperparameters& hyperparameters, const std::string& name,
+                       int fallback, int minimum) {
+  auto found = hyperparameters.find(name);
+  if (found == hyperparameters.end()) return fallback;
+  const std::string& text = found->second;
+  double value = 0.0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || !std::isfinite(value) ||
+      value != std::floor(value) || value < minimum || value > 1e9) {
+    return InvalidArgumentError("hyperparameter '" + name + "': expected an integer >= " +
+                                std::to_string(minimum) + ", found '" + text + "'");
+  }
+  return static_cast<int>(value);
+}
+
+// XGBoost's evaluation line as (series, value) pairs in the line's order.
+Result<std::vector<std::pair<std::string, double>>> OrderedMetrics(
+    const std::string& line, std::span<const std::string> set_names) {
+  std::vector<std::pair<std::string, double>> values;
+  size_t start = line.find('\t');
+  while (start != std::string::npos) {
+    size_t end = line.find('\t', start + 1);
+    std::string token = "\t" + line.substr(start + 1, end == std::string::npos ? end : end - start - 1);
+    start = end;
+    if (token.size() == 1) continue;
+    ASSIGN_OR_RETURN(RoundMetrics one, ParseEvalLine(token, set_names));
+    for (auto& entry : one) values.emplace_back(entry.first, entry.second);
+  }
+  return values;
+}
+
+// One XGBoost training job, trained in steps (the header says how). The same calls as
+// TrainOnMatrices, in the same order, so the booster is the same as ml::Train's.
+class TrialActor final : public compute::MethodActor {
+ public:
+  TrialActor(std::shared_ptr<const TrialData> data, TrainOptions options,
+             std::string objective_metric)
+      : data_(std::move(data)),
+        options_(std::move(options)),
+        objective_metric_(std::move(objective_metric)) {
+    AddMethod("Advance", [this](compute::TaskContext& ctx, std::span<const compute::Value> args)
+                             -> Result<compute::Value> {
+      RETURN_IF_ERROR(compute::ExpectArgCount(args, 1));
+      ASSIGN_OR_RETURN(const int64_t* to_round, compute::ArgAs<int64_t>(args, 0));
+      ASSIGN_OR_RETURN(json report, Advance(ctx, *to_round));
+      return compute::Value::Of(std::move(report));
+    });
+    AddMethod("Finish", [this](compute::TaskContext&, std::span<const compute::Value> args)
+                            -> Result<compute::Value> {
+      RETURN_IF_ERROR(compute::ExpectArgCount(args, 0));
+      ASSIGN_OR_RETURN(TrainResult result, Finish());
+      return compute::Value::Of(std::move(result));
+    });
+  }
+
+ private:
+  Status Prepare() {
+    const Hyperparameters& hyperparameters = options_.hyperparameters;
+    int default_rounds = options_.num_boost_round;
+    if (hyperparameters.contains("num_boost_round")) {
+      ASSIGN_OR_RETURN(default_rounds, ParseCount(hyperparameters, "num_boost_round", 0, 1));
+    }
+    ASSIGN_OR_RETURN(total_rounds_, ParseCount(hyperparameters, "num_round", default_rounds, 1));
+    ASSIGN_OR_RETURN(patience_, ParseCount(hyperparameters, "early_stopping_rounds", 0, 0));
+    if (patience_ > 0 && data_->evals.empty()) {
+      return InvalidArgumentError("early_stopping_rounds needs at least one evaluation set");
+    }
+    ASSIGN_OR_RETURN(features_, ResolveFeatures(data_->train, options_));
+    if (data_->train.num_rows() == 0) return InvalidArgumentError("the training table has no rows");
+    DMatrix::Options matrix_options;
+    matrix_options.nthread = options_.nthread;
+    ASSIGN_OR_RETURN(train_matrix_, DMatrix::FromTable(data_->train, features_, options_.target,
+                                                       matrix_options));
+    std::vector<const DMatrix*> cache = {train_matrix_.get()};
+    for (const TrialData::EvalSet& eval : data_->evals) {
+      if (eval.name.empty() || eval.name.find_first_of(":\t") != std::string::npos) {
+        return InvalidArgumentError("evaluation set name '" + eval.name +
+                                    "' must be non-empty without ':' or tabs");
+      }
+      if (std::find(set_names_.begin(), set_names_.end(), eval.name) != set_names_.end()) {
+        return InvalidArgumentError("evaluation set '" + eval.name + "' is given twice");
+      }
+      set_names_.push_back(eval.name);
+      if (eval.is_train) {
+        eval_sets_.emplace_back(eval.name, train_matrix_.get());
+        continue;
+      }
+      auto matrix = DMatrix::FromTable(eval.table, features_, options_.target, matrix_options);
+      if (!matrix.ok()) return matrix.status().WithContext("evaluation set '" + eval.name + "'");
+      eval_matrices_.push_back(std::move(*matrix));
+      eval_sets_.emplace_back(eval.name, eval_matrices_.back().get());
+      cache.push_back(eval_matrices_.back().get());
+    }
+    ASSIGN_OR_RETURN(booster_, Booster::Create(cache));
+    if (options_.nthread > 0 && !hyperparameters.contains("nthread")) {
+      RETURN_IF_ERROR(booster_->SetParam("nthread", std::to_string(options_.nthread)));
+    }
+    for (const auto& [name, value] : hyperparameters) {
+      if (name.empty() || name.front() == '_' || name == "num_round" ||
+          name == "num_boost_round" || name == "early_stopping_rounds") {
+        continue;
+      }
+      if (name == "eval_metric") {
+        size_t start = 0;
+        while (start <= value.size()) {
+          size_t comma = std::min(value.find(',', start), value.size());
+          std::string metric = value.substr(start, comma - start);
+          metric.erase(0, metric.find_first_not_of(' '));
+          metric.erase(metric.find_last_not_of(' ') + 1);
+          if (!metric.empty()) RETURN_IF_ERROR(booster_->SetParam(name, metric));
+          start = comma + 1;
+        }
+        continue;
+      }
+      Status status = booster_->SetParam(name, value);
+      if (!status.ok()) {
+        return InvalidArgumentError("hyperparameter '" + name + "' = '" + value +
+                                    "': " + std::string(status.message()));
+      }
+    }
+    prepared_ = true;
+    return Status::Ok();
+  }
+
+  Result<json> Advance(compute::TaskContext& ctx, int64_t to_round) {
+    if (booster_ == nullptr && prepared_) {
+      return FailedPreconditionError("the training job has already finished");
+    }
+    if (!prepared_) RETURN_IF_ERROR(Prepare());
+    json new_values = json::object();
+    const int end = static_cast<int>(std::min<int64_t>(to_round, total_rounds_));
+    for (int round = rounds_done_; round < end && !done_; ++round) {
+      RETURN_IF_ERROR(ctx.CheckCancelled());
+      RETURN_IF_ERROR(booster_->UpdateOneIter(round, *train_matrix_));
+      rounds_done_ = round + 1;
+      if (eval_sets_.empty()) continue;
+      ASSIGN_OR_RETURN(std::string line, booster_->EvalOneIter(round, eval_sets_));
+      ASSIGN_OR_RETURN(auto values, OrderedMetrics(line, set_names_));
+      if (values.empty()) return InternalError("XGBoost reported no metrics: '" + line + "'");
+      RoundMetrics metrics(values.begin(), values.end());
+      if (round == 0) RETURN_IF_ERROR(StartHistory(values, metrics, line));
+      for (MetricSeries& series : history_) {
+        auto found = metrics.find(series.name);
+        double value = found == metrics.end() ? std::nan("") : found->second;
+        series.values.push_back(value);
+        new_values[series.name].push_back(value);
+      }
+      double score = metrics[stop_metric_];
+      if (best_iteration_ < 0 || (maximize_ ? score > best_score_ : score < best_score_)) {
+        best_iteration_ = round;
+        best_score_ = score;
+      }
+      if (patience_ > 0 && round - best_iteration_ >= patience_) {
+        stopped_early_ = round + 1 < total_rounds_;
+        done_ = true;
+      }
+    }
+    if (rounds_done_ >= total_rounds_) done_ = true;
+    return json{{"rounds", rounds_done_}, {"done", done_}, {"metrics", std::move(new_values)}};
+  }
+
+  Status StartHistory(const std::vector<std::pair<std::string, double>>& values,
+                      const RoundMetrics& metrics, const std::string& line) {
+    for (const auto& [name, value] : values) history_.push_back({name, {}});
+    stop_metric_ = options_.early_stopping_metric.empty() ? values.back().first
+                                                          : options_.early_stopping_metric;
+    if (!metrics.contains(stop_metric_)) {
+      return InvalidArgumentError("early-stopping metric '" + stop_metric_ +
+                                  "' is not among the evaluated metrics ('" + line + "')");
+    }
+    maximize_ = MetricIsMaximized(stop_metric_);
+    if (!metrics.contains(objective_metric_)) {
+      std::string available;
+      for (const auto& [name, value] : values) available += (available.empty() ? "" : ", ") + name;
+      return NotFoundError("objective metric '" + objective_metric_ +
+                           "' is not among the training job's metrics (" + available + ")");
+    }
+    return Status::Ok();
+  }
+
+  Result<TrainResult> Finish() {
+    if (booster_ == nullptr) {
+      return FailedPreconditionError(prepared_ ? "the training job has already finished"
+                                               : "the training job has not trained any round");
+    }
+    if (rounds_done_ == 0) return FailedPreconditionError("the training job has not trained any round");
+    if (eval_sets_.empty() && !objective_metric_.empty()) {
+      return NotFoundError("objective metric '" + objective_metric_ +
+                           "' is not among the training job's metrics (none)");
+    }
+    TrainResult result;
+    int final_round = rounds_done_ - 1;
+    std::unique_ptr<Booster> booster = std::move(booster_);
+    if (patience_ > 0 && best_iteration_ >= 0 && best_iteration_ < final_round) {
+      ASSIGN_OR_RETURN(booster, booster->Slice(0, best_iteration_ + 1));
+      final_round = best_iteration_;
+    }
+    for (const MetricSeries& series : history_) {
+      result.final_metrics[series.name] = series.values[static_cast<size_t>(final_round)];
+    }
+    if (best_iteration_ >= 0) {
+      RETURN_IF_ERROR(booster->SetAttr("best_iteration", std::to_string(best_iteration_)));
+      char score[32];
+      std::snprintf(score, sizeof(score), "%.17g", best_score_);
+      RETURN_IF_ERROR(booster->SetAttr("best_score", score));
+    }
+    ASSIGN_OR_RETURN(result.rounds, booster->BoostedRounds());
+    result.booster = std::move(booster);
+    result.features = features_;
+    result.target = options_.target;
+    result.history = std::move(history_);
+    result.best_metric = stop_metric_;
+    result.best_iteration = best_iteration_;
+    result.best_score = best_score_;
+    // Stopped before num_round, by early_stopping_rounds or by the tuning job.
+    result.stopped_early = stopped_early_ || rounds_done_ < total_rounds_;
+    // The DMatrices are no longer needed: free them before the actor goes away.
+    eval_sets_.clear();
+    eval_matrices_.clear();
+    train_matrix_.reset();
+    return result;
+  }
+
+  const std::shared_ptr<const TrialData> data_;
+  const TrainOptions options_;
+  const std::string objective_metric_;
+
+  bool prepared_ = false;
+  int total_rounds_ = 0;
+  int patience_ = 0;
+  std::vector<std::string> features_;
+  std::unique_ptr<DMatrix> train_matrix_;
+  std::vector<std::unique_ptr<DMatrix>> eval_matrices_;
+  std::vector<std::pair<std::string, const DMatrix*>> eval_sets_;
+  std::vector<std::string> set_names_;
+  std::unique_ptr<Booster> booster_;
+
+  int rounds_done_ = 0;
+  bool done_ = false;
+  std::vector<MetricSeries> history_;
+  std::string stop_metric_;
+  bool maximize_ = false;
+  int best_iteration_ = -1;
+  double best_score_ = 0.0;
+  bool stopped_early_ = false;
+};
+
+}  // namespace
+
+TrialData MakeTrialData(data::Table train,
+                        std::vector<std::pair<std::string, data::Table>> evals) {
+  TrialData trial_data;
+  for (auto& [name, table] : evals) {
+    TrialData::EvalSet eval;
+    eval.name = std::move(name);
+    eval.is_train = SameTable(table, train);
+    if (!eval.is_train) eval.table = std::move(table);
+    trial_data.evals.push_back(std::move(eval));
+  }
+  trial_data.train = std::move(train);
+  return trial_data;
+}
+
+json TrialSpecToJson(const TrainOptions& options, const std::string& objective_metric) {
+  return {{"options",
+           {{"features", options.features},
+            {"target", options.target},
+            {"hyperparameters", options.hyperparameters},
+            {"num_boost_round", options.num_boost_round},
+            {"nthread", options.nthread},
+            {"early_stopping_metric", options.early_stopping_metric}}},
+          {"objective_metric", objective_metric}};
+}
+
+Result<std::pair<TrainOptions, std::string>> TrialSpecFromJson(const json& spec) {
+  try {
+    const json& fields = spec.at("options");
+    TrainOptions options;
+    options.features = fields.at("features").get<std::vector<std::string>>();
+    options.target = fields.at("target").get<std::string>();
+    options.hyperparameters = fields.at("hyperparameters").get<Hyperparameters>();
+    options.num_boost_round = fields.at("num_boost_round").get<int>();
+    options.nthread = fields.at("nthread").get<int>();
+    options.early_stopping_metric = fields.at("early_stopping_metric").get<std::string>();
+    return std::make_pair(std::move(options), spec.at("objective_metric").get<std::string>());
+  } catch (const json::exception& error) {
+    return InvalidArgumentError(std::string("tuning trial spec: ") + error.what());
+  }
+}
+
+Result<std::string> EncodeTrialData(const TrialData& trial_data) {
+  std::string out(kMagic, kMagicSize);
+  PutTable(out, trial_data.train);
+  PutU64(out, trial_data.evals.size());
+  for (const TrialData::EvalSet& eval : trial_data.evals) {
+    PutBytes(out, eval.name.data(), eval.name.size());
+    out.push_back(eval.is_train ? 1 : 0);
+    if (!eval.is_train) PutTable(out, eval.table);
+  }
+  return out;
+}
+
+Result<TrialData> DecodeTrialData(std::string_view bytes) {
+  if (bytes.size() < kMagicSize || bytes.substr(0, kMagicSize) != std::string_view(kMagic, kMagicSize)) {
+    return DataLossError("trial data is malformed: bad magic");
+  }
+  Reader reader(bytes.substr(kMagicSize));
+  TrialData trial_data;
+  ASSIGN_OR_RETURN(trial_data.train, ReadTable(reader));
+  ASSIGN_OR_RETURN(uint64_t count, reader.U64());
+  if (count > 1024) return reader.Error("too many evaluation sets");
+  for (uint64_t index = 0; index < count; ++index) {
+    TrialData::EvalSet eval;
+    ASSIGN_OR_RETURN(std::string_view name, reader.Bytes());
+    eval.name = std::string(name);
+    ASSIGN_OR_RETURN(uint8_t is_train, reader.U8());
+    if (is_train > 1) return reader.Error("bad evaluation-set flag");
+    eval.is_train = is_train == 1;
+    if (!eval.is_train) {
+      ASSIGN_OR_RETURN(eval.table, ReadTable(reader));
+    }
+    trial_data.evals.push_back(std::move(eval));
+  }
+  if (!reader.AtEnd()) return reader.Error("trailing bytes");
+  return trial_data;
+}
+
+Status RegisterTrialActor(compute::KernelRegistry& registry) {
+  return registry.RegisterActor(
+      std::string(kTuningTrialActor),
+      [](compute::TaskContext&, std::span<const compute::Value> args)
+          -> Result<std::unique_ptr<compute::ActorInstance>> {
+        RETURN_IF_ERROR(compute::ExpectArgCount(args, 2));
+        ASSIGN_OR_RETURN(std::shared_ptr<const TrialData> trial_data,
+                         args[0].GetShared<TrialData>());
+        ASSIGN_OR_RETURN(const json* spec, compute::ArgAs<json>(args, 1));
+        ASSIGN_OR_RETURN(auto parsed, TrialSpecFromJson(*spec));
+        return std::unique_ptr<compute::ActorInstance>(std::make_unique<TrialActor>(
+            std::move(trial_data), std::move(parsed.first), std::move(parsed.second)));
+      });
+}
+
+Status RegisterTrialCodecs(compute::CodecRegistry& codecs) {
+  return codecs.Register<TrialData>("raypipe.ml.TrialData", EncodeTrialData, DecodeTrialData);
+}
+
+}  // namespace raypipe::ml::tuning
