@@ -178,6 +178,14 @@ class Parser {
         return;
       }
       options.ray_address = value;
+    } else if (flag.name == "ray-cpus") {
+      std::optional<double> cpus = ParseDouble(value);
+      if (!cpus || !(*cpus > 0)) {
+        Record(InvalidArgumentError("invalid value '" + value +
+                                    "' for --ray-cpus: expected a positive number of CPUs"));
+        return;
+      }
+      options.ray_cpus = *cpus;
     }
   }
 
@@ -243,6 +251,9 @@ class Parser {
     }
     if (!options.ray_address.empty() && options.executor != ExecutorKind::kRay) {
       Record(InvalidArgumentError("--ray-address is used only with --executor ray"));
+    }
+    if (options.ray_cpus && options.executor != ExecutorKind::kRay) {
+      Record(InvalidArgumentError("--ray-cpus is used only with --executor ray"));
     }
     std::string executor(ExecutorKindName(options.executor));
     bool built = false;

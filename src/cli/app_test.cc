@@ -47,6 +47,7 @@ class AppTest : public ::testing::Test {
       json_ = context.json();
       executor_ = std::string(ExecutorKindName(context.options().executor));
       ray_address_ = context.options().ray_address;
+      ray_cpus_ = context.options().ray_cpus;
       count_ = args.GetInt64("count");
       seed_ = args.GetUint64("seed");
       ratio_ = args.GetDouble("ratio");
@@ -109,6 +110,7 @@ class AppTest : public ::testing::Test {
 
   int runs_ = 0;
   std::string home_, executor_, ray_address_, out_, mode_, name_, group_;
+  std::optional<double> ray_cpus_;
   bool json_ = false, force_ = false, out_given_ = false, count_given_ = false;
   int64_t count_ = -1;
   uint64_t seed_ = 0;
@@ -348,6 +350,20 @@ TEST_F(AppTest, ExecutorRayIsRefusedWhenNotBuilt) {
   EXPECT_THAT(err(), HasSubstr("the port must be 1 to 65535"));
   EXPECT_EQ(Run({"--ray-address", "h:1", "things", "make", "--out", "x"}), kExitUsage);
   EXPECT_THAT(err(), HasSubstr("--ray-address is used only with --executor ray"));
+}
+
+TEST_F(AppTest, RayCpusIsAPositiveNumberUsedOnlyWithRay) {
+  info_.executors = {"local", "ray"};
+  EXPECT_EQ(Run({"--executor", "ray", "--ray-cpus", "3.5", "things", "make", "--out", "x"}), 0)
+      << err();
+  EXPECT_EQ(ray_cpus_, 3.5);
+  EXPECT_EQ(Run({"--executor", "ray", "--ray-cpus", "0", "things", "make", "--out", "x"}),
+            kExitUsage);
+  EXPECT_THAT(err(), HasSubstr("invalid value '0' for --ray-cpus: expected a positive number"));
+  EXPECT_EQ(Run({"--ray-cpus", "2", "things", "make", "--out", "x"}), kExitUsage);
+  EXPECT_THAT(err(), HasSubstr("--ray-cpus is used only with --executor ray"));
+  EXPECT_EQ(Run({"things", "make", "--out", "x"}), 0) << err();
+  EXPECT_EQ(ray_cpus_, std::nullopt);
 }
 
 TEST_F(AppTest, HandlerExitCodeAndErrorsPassThrough) {

@@ -147,6 +147,9 @@ std::vector<FlagSpec> GlobalFlagSpecs() {
                       .Default("local"));
   flags.push_back(FlagSpec::Value("ray-address", FlagType::kString, "HOST:PORT",
                                   "The Ray cluster's address, with --executor ray"));
+  flags.push_back(FlagSpec::Value("ray-cpus", FlagType::kDouble, "N",
+                                  "The CPUs the Ray cluster may grant at once, with --executor ray "
+                                  "(default: $RAYPIPE_RAY_CPUS, else asked of the cluster)"));
   flags.push_back(FlagSpec::Bool("help", "Show help for raypipe or for a command"));
   flags.push_back(FlagSpec::Bool("version", "Print raypipe's version and exit"));
   return flags;
