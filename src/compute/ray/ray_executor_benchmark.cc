@@ -1,7 +1,10 @@
 // RayExecutor overheads, the same cases as local_executor_benchmark.cc: what one task or
-// actor call costs beyond its kernel when it goes through Ray. Starts its own loopback
-// cluster with scripts/ray-cluster (2 CPUs) unless RAYPIPE_RAY_ADDRESS names a running one,
-// and stops what it started.
+// actor call costs beyond its kernel when it goes through Ray. The two round trips also run on
+// a LocalExecutor with the same kernels and options in the same run (BM_Local*), so that the
+// ratio is measured side by side; they report p50_us and mean_us over their iterations (bench/run
+// section "ray" prints them beside Ray's own Python, bench/peers/ray_overhead.py).
+// Starts its own loopback cluster with scripts/ray-cluster (2 CPUs) unless RAYPIPE_RAY_ADDRESS
+// names a running one, and stops what it started.
 
 #include <benchmark/benchmark.h>
 #include <stdio.h>
@@ -9,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -16,11 +21,31 @@
 #include <string>
 #include <vector>
 
+#include "compute/local_executor.h"
 #include "compute/ray/ray_executor.h"
 #include "compute/ray/test_kernels.h"
 
 namespace raypipe::compute {
 namespace {
+
+// Times each iteration of a round-trip loop; Report sets the p50_us and mean_us counters.
+class Latencies {
+ public:
+  void Add(std::chrono::steady_clock::duration elapsed) {
+    micros_.push_back(std::chrono::duration<double, std::micro>(elapsed).count());
+  }
+  void Report(benchmark::State& state) {
+    if (micros_.empty()) return;
+    double sum = 0;
+    for (double micros : micros_) sum += micros;
+    std::nth_element(micros_.begin(), micros_.begin() + micros_.size() / 2, micros_.end());
+    state.counters["p50_us"] = micros_[micros_.size() / 2];
+    state.counters["mean_us"] = sum / static_cast<double>(micros_.size());
+  }
+
+ private:
+  std::vector<double> micros_;
+};
 
 TaskOptions HalfCpu() {
   TaskOptions options;
@@ -28,27 +53,51 @@ TaskOptions HalfCpu() {
   return options;
 }
 
-void TaskRoundTrip(benchmark::State& state, RayExecutor* executor) {
+// Round trips before the timed ones: Ray starts a worker process for the first (seconds).
+constexpr int kWarmUpRoundTrips = 20;
+
+void TaskRoundTrip(benchmark::State& state, Executor* executor) {
   Value payload = Value::Of<int64_t>(1);
-  for (auto _ : state) {
+  for (int trip = 0; trip < kWarmUpRoundTrips; ++trip) {
     Result<ObjectRef> ref = executor->Submit("test.echo", {payload}, HalfCpu());
-    Result<Value> value = executor->Get(*ref);
+    if (ref.ok()) executor->Get(*ref).status().IgnoreError();
+  }
+  Latencies latencies;
+  for (auto _ : state) {
+    auto start = std::chrono::steady_clock::now();
+    Result<ObjectRef> ref = executor->Submit("test.echo", {payload}, HalfCpu());
+    Result<Value> value = ref.ok() ? executor->Get(*ref) : Result<Value>(ref.status());
+    latencies.Add(std::chrono::steady_clock::now() - start);
     if (!value.ok()) state.SkipWithError(value.status().ToString().c_str());
   }
+  latencies.Report(state);
   state.SetItemsProcessed(state.iterations());
 }
 
-void ActorCallRoundTrip(benchmark::State& state, RayExecutor* executor) {
+void ActorCallRoundTrip(benchmark::State& state, Executor* executor) {
   ActorOptions options;
   options.resources.cpus = 0.5;
-  Result<ActorHandle> actor = executor->CreateActor("test.Counter", {}, options);
+  Result<ActorHandle> actor = executor->CreateActor("test.Counter", {Value::Of<int64_t>(0)},
+                                                    options);
+  if (!actor.ok()) {
+    state.SkipWithError(actor.status().ToString().c_str());
+    return;
+  }
   Value one = Value::Of<int64_t>(1);
-  executor->Get(*executor->CallActor(*actor, "Get", {})).status().IgnoreError();  // started
+  for (int trip = 0; trip < kWarmUpRoundTrips; ++trip) {  // the actor has started
+    Result<ObjectRef> ref = executor->CallActor(*actor, "Get", {});
+    if (ref.ok()) executor->Get(*ref).status().IgnoreError();
+  }
+  Latencies latencies;
   for (auto _ : state) {
+    auto start = std::chrono::steady_clock::now();
     Result<ObjectRef> ref = executor->CallActor(*actor, "Add", {one});
-    Result<Value> value = executor->Get(*ref);
+    Result<Value> value = ref.ok() ? executor->Get(*ref) : Result<Value>(ref.status());
+    latencies.Add(std::chrono::steady_clock::now() - start);
     if (!value.ok()) state.SkipWithError(value.status().ToString().c_str());
   }
+  latencies.Report(state);
+  executor->KillActor(*actor, /*no_restart=*/true).IgnoreError();
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -133,11 +182,21 @@ int Main(int argc, char** argv) {
     options.capacity = Resources{2, 0};
     options.registry = &kernels;
     Result<std::unique_ptr<RayExecutor>> executor = RayExecutor::Open(options);
-    if (!executor.ok()) {
-      fprintf(stderr, "%s\n", executor.status().ToString().c_str());
+    LocalExecutorOptions local_options;
+    local_options.registry = &kernels;
+    local_options.capacity = Resources{2, 0};
+    Result<std::unique_ptr<LocalExecutor>> local = LocalExecutor::Open(local_options);
+    if (!executor.ok() || !local.ok()) {
+      fprintf(stderr, "%s\n",
+              (executor.ok() ? local.status() : executor.status()).ToString().c_str());
       exit_code = 1;
     } else {
       RayExecutor* ray = executor->get();
+      benchmark::RegisterBenchmark("BM_LocalTaskRoundTrip", TaskRoundTrip, local->get())
+          ->UseRealTime();
+      benchmark::RegisterBenchmark("BM_LocalActorCallRoundTrip", ActorCallRoundTrip,
+                                   local->get())
+          ->UseRealTime();
       benchmark::RegisterBenchmark("BM_RayTaskRoundTrip", TaskRoundTrip, ray)->UseRealTime();
       benchmark::RegisterBenchmark("BM_RayActorCallRoundTrip", ActorCallRoundTrip, ray)
           ->UseRealTime();
