@@ -240,8 +240,8 @@ TEST_F(RayFeatureStoreTest, RecreatedGroupIsIngestedAfreshAndOversizeActorsAreRe
   EXPECT_EQ(oversize.status().code(), StatusCode::kInvalidArgument) << oversize.status();
 }
 
-// Issue 7, item 6: a Ray worker process running an ingestion actor is killed mid-ingestion; its
-// part is rerun on a new actor, and nothing is lost or stored twice.
+// Issue 7, item 6: the Ray worker processes running ingestion actors are killed mid-ingestion;
+// their parts are rerun on new actors, and nothing is lost or stored twice.
 TEST_F(RayFeatureStoreTest, KilledWorkerDuringIngestionLosesAndDuplicatesNothing) {
   constexpr int kRows = 24000;
   const std::string input = *dir_ + "/many.csv";
@@ -266,7 +266,11 @@ TEST_F(RayFeatureStoreTest, KilledWorkerDuringIngestionLosesAndDuplicatesNothing
       for (long pid = 0; pids >> pid;) workers.push_back(static_cast<pid_t>(pid));
       if (workers.size() >= 2) {
         std::this_thread::sleep_for(std::chrono::milliseconds(400));  // mid-part
-        if (!done && ::kill(workers.front(), SIGKILL) == 0) killed = 1;
+        // Every C++ worker: ps cannot tell an ingestion actor's worker from an idle one left by
+        // an earlier test, and killing only the first listed could miss every running part.
+        for (pid_t pid : workers) {
+          if (!done && ::kill(pid, SIGKILL) == 0) ++killed;
+        }
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -276,7 +280,7 @@ TEST_F(RayFeatureStoreTest, KilledWorkerDuringIngestionLosesAndDuplicatesNothing
   done = true;
   killer.join();
   ASSERT_TRUE(summary.ok()) << summary.status();
-  ASSERT_EQ(killed.load(), 1) << "no ingestion worker was found to kill";
+  ASSERT_GE(killed.load(), 1) << "no ingestion worker was found to kill";
   EXPECT_GE(summary->part_retries, 1);
   EXPECT_EQ(summary->ingested + summary->duplicates, kRows);
   Contents contents = Read(*store, kRows - kRows / 5);
