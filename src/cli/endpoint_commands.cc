@@ -107,19 +107,6 @@ Result<std::optional<std::vector<serving::VariantConfig>>> VariantsFromFlags(
   return std::optional<std::vector<serving::VariantConfig>>(std::move(variants));
 }
 
-Result<std::string> ReadTokenFile(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return NotFoundError("cannot read --auth-token-file " + path);
-  std::stringstream text;
-  text << file.rdbuf();
-  std::string token = text.str();
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
-    token.pop_back();
-  }
-  if (token.empty()) return InvalidArgumentError("--auth-token-file " + path + " is empty");
-  return token;
-}
-
 void PrintEndpoint(CommandContext& context, const serving::EndpointConfig& config, bool probe) {
   json object = ToJson(config, probe);
   if (!context.json()) {
@@ -405,6 +392,19 @@ FlagSpec TokenFlag(std::string help) {
 }
 
 }  // namespace
+
+Result<std::string> ReadTokenFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return NotFoundError("cannot read --auth-token-file " + path);
+  std::stringstream text;
+  text << file.rdbuf();
+  std::string token = text.str();
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+    token.pop_back();
+  }
+  if (token.empty()) return InvalidArgumentError("--auth-token-file " + path + " is empty");
+  return token;
+}
 
 Status RegisterEndpointCommands(CommandRegistry& registry) {
   RETURN_IF_ERROR(registry.AddGroup("endpoint", "Real-time endpoints over registered models"));

@@ -3,30 +3,16 @@
 #include <signal.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "cli/context.h"
+#include "cli/endpoint_commands.h"
 #include "cli/pipeline_commands.h"
 #include "studio/studio.h"
 
 namespace raypipe::cli {
 namespace {
-
-Result<std::string> ReadToken(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return NotFoundError("cannot read --auth-token-file " + path);
-  std::stringstream text;
-  text << file.rdbuf();
-  std::string token = text.str();
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
-    token.pop_back();
-  }
-  if (token.empty()) return InvalidArgumentError("--auth-token-file " + path + " is empty");
-  return token;
-}
 
 // Set by the SIGTERM / SIGINT handler. A handler rather than a blocked mask: a blocked mask is
 // inherited by the Command steps' processes across exec, which could then not be stopped with
@@ -62,7 +48,7 @@ int RunStudio(CommandContext& context, const ParsedArgs& args) {
   options.host = args.GetString("host");
   options.port = static_cast<int>(args.GetInt64("port"));
   if (args.Has("auth-token-file")) {
-    Result<std::string> token = ReadToken(args.GetString("auth-token-file"));
+    Result<std::string> token = ReadTokenFile(args.GetString("auth-token-file"));
     if (!token.ok()) return context.Fail(token.status());
     options.auth_token = *token;
   }
