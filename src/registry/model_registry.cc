@@ -15,39 +15,6 @@ constexpr std::string_view kComponent = "registry";
 constexpr size_t kMaxGroupNameLength = 63;
 constexpr size_t kMaxNamesInErrors = 10;
 
-const std::vector<store::Migration>& Migrations() {
-  static const std::vector<store::Migration> kMigrations = {
-      {1, "model package groups and versions",
-       "CREATE TABLE registry_groups ("
-       "  name TEXT PRIMARY KEY,"
-       "  description TEXT NOT NULL,"
-       "  created_at TEXT NOT NULL);"
-       "CREATE TABLE registry_packages ("
-       "  group_name TEXT NOT NULL REFERENCES registry_groups(name) ON DELETE CASCADE,"
-       "  version INTEGER NOT NULL CHECK (version >= 1),"
-       "  status TEXT NOT NULL CHECK (status IN"
-       "    ('PendingManualApproval', 'Approved', 'Rejected')),"
-       "  approval_description TEXT NOT NULL,"
-       "  model_artifact TEXT NOT NULL,"
-       "  model_metrics TEXT NOT NULL,"
-       "  inference_specification TEXT NOT NULL,"
-       "  description TEXT NOT NULL,"
-       "  created_at TEXT NOT NULL,"
-       "  updated_at TEXT NOT NULL,"
-       "  training_run_id TEXT NOT NULL,"
-       "  execution_id TEXT NOT NULL,"
-       "  data_artifacts TEXT NOT NULL,"
-       "  PRIMARY KEY (group_name, version));"
-       "CREATE INDEX registry_packages_by_status ON registry_packages (group_name, status);"},
-      // Defaults keep the rows of schema 1 valid: no step name, no customer properties.
-      {2, "the registering step's name and CustomerMetadataProperties",
-       "ALTER TABLE registry_packages ADD COLUMN step_name TEXT NOT NULL DEFAULT '';"
-       "ALTER TABLE registry_packages ADD COLUMN customer_metadata_properties TEXT NOT NULL"
-       "  DEFAULT '{}';"},
-  };
-  return kMigrations;
-}
-
 constexpr std::string_view kPackageColumns =
     "group_name, version, status, approval_description, model_artifact, model_metrics, "
     "inference_specification, description, created_at, updated_at, training_run_id, "
@@ -151,6 +118,39 @@ bool TransitionAllowed(ApprovalStatus from, ApprovalStatus to) {
 
 }  // namespace
 
+const std::vector<store::Migration>& RegistryMigrations() {
+  static const std::vector<store::Migration> kMigrations = {
+      {1, "model package groups and versions",
+       "CREATE TABLE registry_groups ("
+       "  name TEXT PRIMARY KEY,"
+       "  description TEXT NOT NULL,"
+       "  created_at TEXT NOT NULL);"
+       "CREATE TABLE registry_packages ("
+       "  group_name TEXT NOT NULL REFERENCES registry_groups(name) ON DELETE CASCADE,"
+       "  version INTEGER NOT NULL CHECK (version >= 1),"
+       "  status TEXT NOT NULL CHECK (status IN"
+       "    ('PendingManualApproval', 'Approved', 'Rejected')),"
+       "  approval_description TEXT NOT NULL,"
+       "  model_artifact TEXT NOT NULL,"
+       "  model_metrics TEXT NOT NULL,"
+       "  inference_specification TEXT NOT NULL,"
+       "  description TEXT NOT NULL,"
+       "  created_at TEXT NOT NULL,"
+       "  updated_at TEXT NOT NULL,"
+       "  training_run_id TEXT NOT NULL,"
+       "  execution_id TEXT NOT NULL,"
+       "  data_artifacts TEXT NOT NULL,"
+       "  PRIMARY KEY (group_name, version));"
+       "CREATE INDEX registry_packages_by_status ON registry_packages (group_name, status);"},
+      // Defaults keep the rows of schema 1 valid: no step name, no customer properties.
+      {2, "the registering step's name and CustomerMetadataProperties",
+       "ALTER TABLE registry_packages ADD COLUMN step_name TEXT NOT NULL DEFAULT '';"
+       "ALTER TABLE registry_packages ADD COLUMN customer_metadata_properties TEXT NOT NULL"
+       "  DEFAULT '{}';"},
+  };
+  return kMigrations;
+}
+
 std::string_view ApprovalStatusName(ApprovalStatus status) {
   switch (status) {
     case ApprovalStatus::kPendingManualApproval:
@@ -215,7 +215,7 @@ ModelRegistry::ModelRegistry(store::MetadataStore* metadata, const core::Clock* 
 Result<std::unique_ptr<ModelRegistry>> ModelRegistry::Open(store::MetadataStore* metadata,
                                                            const core::Clock* clock) {
   if (metadata == nullptr) return InvalidArgumentError("ModelRegistry::Open: no metadata store");
-  RETURN_IF_ERROR(metadata->Migrate(kComponent, Migrations()));
+  RETURN_IF_ERROR(metadata->Migrate(kComponent, RegistryMigrations()));
   return std::unique_ptr<ModelRegistry>(new ModelRegistry(metadata, clock));
 }
 

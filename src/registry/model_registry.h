@@ -111,6 +111,9 @@ nlohmann::json DefaultInferenceSpecification();
 using DeleteGuard = std::function<Status(std::string_view group,
                                          const std::vector<ModelPackage>& versions)>;
 
+// The registry's schema migrations, in order (tests build databases of older versions from them).
+const std::vector<store::Migration>& RegistryMigrations();
+
 // Thread-safe; several processes may use one database at once.
 class ModelRegistry {
  public:

@@ -296,31 +296,9 @@ TEST(ApprovalStatusTest, NamesRoundTrip) {
 TEST(ModelRegistryMigrationTest, ASchemaOneDatabaseStaysReadable) {
   auto store = store::SqliteMetadataStore::Open({.path = ":memory:"});
   ASSERT_TRUE(store.ok()) << store.status();
-  // Schema 1's tables, exactly as migration 1 creates them.
-  const std::vector<store::Migration> schema_one = {
-      {1, "model package groups and versions",
-       "CREATE TABLE registry_groups ("
-       "  name TEXT PRIMARY KEY,"
-       "  description TEXT NOT NULL,"
-       "  created_at TEXT NOT NULL);"
-       "CREATE TABLE registry_packages ("
-       "  group_name TEXT NOT NULL REFERENCES registry_groups(name) ON DELETE CASCADE,"
-       "  version INTEGER NOT NULL CHECK (version >= 1),"
-       "  status TEXT NOT NULL CHECK (status IN"
-       "    ('PendingManualApproval', 'Approved', 'Rejected')),"
-       "  approval_description TEXT NOT NULL,"
-       "  model_artifact TEXT NOT NULL,"
-       "  model_metrics TEXT NOT NULL,"
-       "  inference_specification TEXT NOT NULL,"
-       "  description TEXT NOT NULL,"
-       "  created_at TEXT NOT NULL,"
-       "  updated_at TEXT NOT NULL,"
-       "  training_run_id TEXT NOT NULL,"
-       "  execution_id TEXT NOT NULL,"
-       "  data_artifacts TEXT NOT NULL,"
-       "  PRIMARY KEY (group_name, version));"
-       "CREATE INDEX registry_packages_by_status ON registry_packages (group_name, status);"},
-  };
+  // Schema 1's tables: migration 1 alone.
+  const std::vector<store::Migration> schema_one = {RegistryMigrations().front()};
+  ASSERT_EQ(schema_one.front().version, 1);
   ASSERT_TRUE((*store)->Migrate("registry", schema_one).ok());
   ASSERT_TRUE((*store)
                   ->Execute("INSERT INTO registry_groups VALUES ('old', '', "
