@@ -23,6 +23,84 @@ std::string FormatProportions(const std::vector<double>& proportions) {
 
 }  // namespace
 
+Result<Table> ConcatTables(std::span<const Table> tables) {
+  if (tables.empty()) return Table();
+  if (tables.size() == 1) return tables[0];
+  const std::vector<Field> schema = tables[0].Schema();
+  size_t total = 0;
+  for (size_t t = 0; t < tables.size(); ++t) {
+    if (tables[t].Schema() != schema) {
+      return InvalidArgumentError("cannot concatenate tables with different columns: table " +
+                                  std::to_string(t) + " differs from table 0");
+    }
+    total += tables[t].num_rows();
+  }
+  std::vector<Column> columns;
+  columns.reserve(schema.size());
+  for (size_t c = 0; c < schema.size(); ++c) {
+    std::shared_ptr<Buffer> validity;
+    const bool any_null = std::any_of(tables.begin(), tables.end(),
+                                      [c](const Table& t) { return t.column(c).has_nulls(); });
+    if (any_null) validity = Buffer::Allocate(total);
+    std::shared_ptr<Buffer> values;
+    std::shared_ptr<Buffer> chars;
+    if (schema[c].type == DataType::kString) {
+      size_t char_total = 0;
+      for (const Table& table : tables) {
+        std::span<const int64_t> offsets = table.column(c).string_offsets();
+        char_total += static_cast<size_t>(offsets.back() - offsets.front());
+      }
+      values = Buffer::Allocate((total + 1) * sizeof(int64_t));
+      chars = Buffer::Allocate(char_total);
+      auto* out_offsets = reinterpret_cast<int64_t*>(values->mutable_data());
+      out_offsets[0] = 0;
+      size_t row = 0;
+      int64_t char_at = 0;
+      for (const Table& table : tables) {
+        const Column& column = table.column(c);
+        std::span<const int64_t> offsets = column.string_offsets();
+        const int64_t base = offsets.front();
+        std::memcpy(chars->mutable_data() + char_at, column.string_chars().data() + base,
+                    static_cast<size_t>(offsets.back() - base));
+        for (size_t r = 0; r < column.length(); ++r) {
+          out_offsets[row + r + 1] = char_at + (offsets[r + 1] - base);
+        }
+        char_at += offsets.back() - base;
+        row += column.length();
+      }
+    } else {
+      values = Buffer::Allocate(total * 8);  // doubles and int64s alike
+      size_t row = 0;
+      for (const Table& table : tables) {
+        const Column& column = table.column(c);
+        const void* source = column.type() == DataType::kFloat64
+                                 ? static_cast<const void*>(column.float64s().data())
+                                 : static_cast<const void*>(column.int64s().data());
+        std::memcpy(values->mutable_data() + row * 8, source, column.length() * 8);
+        row += column.length();
+      }
+    }
+    if (validity) {
+      size_t row = 0;
+      for (const Table& table : tables) {
+        const Column& column = table.column(c);
+        auto* out = reinterpret_cast<uint8_t*>(validity->mutable_data()) + row;
+        if (column.has_nulls()) {
+          std::memcpy(out, column.validity().data(), column.length());
+        } else {
+          std::memset(out, 1, column.length());
+        }
+        row += column.length();
+      }
+    }
+    ASSIGN_OR_RETURN(Column column,
+                     Column::FromBuffers(schema[c].name, schema[c].type, total, std::move(values),
+                                         std::move(chars), std::move(validity)));
+    columns.push_back(std::move(column));
+  }
+  return TableFromCheckedColumns(std::move(columns), total);
+}
+
 namespace {
 
 constexpr size_t kRowsPerBucket = 4096;  // 32 KiB of 8-byte values: a bucket stays in cache

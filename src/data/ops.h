@@ -1,15 +1,21 @@
 #pragma once
 
-// Row operations on Tables: deterministic shuffle and proportional split. Column selection and
-// removal are Table::Select and Table::Drop.
+// Row operations on Tables: concatenation, deterministic shuffle and proportional split. Column
+// selection and removal are Table::Select and Table::Drop.
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/status.h"
 #include "data/table.h"
 
 namespace raypipe::data {
+
+// The rows of `tables`, one after another, in one table whose columns each own one buffer
+// (values, string characters and validity copied as bytes). One table is returned as is (no
+// copy); none gives an empty table. InvalidArgument unless every table has the same schema.
+Result<Table> ConcatTables(std::span<const Table> tables);
 
 // The permutation RandomShuffle applies, output row k being input row permutation[k]. It is
 // Rao-Sandelius' bucketed shuffle, which gives every permutation the same probability (like

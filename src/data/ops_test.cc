@@ -116,6 +116,35 @@ TEST(ShuffleTest, EmptyAndSlicedTables) {
   }
 }
 
+TEST(ConcatTest, SlicesOfOneTableConcatenateBackToIt) {
+  const Table whole = Numbered(50);
+  // Slices share the parent's buffers at an offset: string offsets that do not start at 0 and
+  // validity that starts mid-buffer must both be rebased.
+  const std::vector<Table> parts = {*whole.Slice(0, 7), *whole.Slice(7, 0), *whole.Slice(7, 30),
+                                    *whole.Slice(37, 13)};
+  Result<Table> joined = ConcatTables(parts);
+  ASSERT_TRUE(joined.ok()) << joined.status().ToString();
+  EXPECT_TRUE(joined->Equals(whole)) << joined->ToString(50);
+  EXPECT_EQ(joined->column(1).null_count(), whole.column(1).null_count());
+}
+
+TEST(ConcatTest, MixesTablesWithAndWithoutNullsAndRejectsOtherSchemas) {
+  const Table no_nulls = *Table::Make({Column::Float64("x", {1.5, 2.5})});
+  const Table with_null = *Table::Make({Column::Float64("x", {3.5, 4.5}, {1, 0})});
+  Result<Table> joined = ConcatTables(std::vector<Table>{no_nulls, with_null});
+  ASSERT_TRUE(joined.ok()) << joined.status().ToString();
+  EXPECT_EQ(joined->num_rows(), 4u);
+  EXPECT_FALSE(joined->column(0).IsNull(1));
+  EXPECT_TRUE(joined->column(0).IsNull(3));
+  EXPECT_EQ(joined->column(0).float64s()[2], 3.5);
+
+  const Table other = *Table::Make({Column::Int64("x", {1})});
+  Result<Table> mismatch = ConcatTables(std::vector<Table>{no_nulls, other});
+  EXPECT_EQ(mismatch.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(mismatch.status().message().find("table 1"), std::string::npos);
+  EXPECT_EQ(ConcatTables({}).value().num_rows(), 0u);
+}
+
 TEST(SplitTest, RayDataSemantics) {
   Table table = Numbered(10);
   auto splits = SplitProportionately(table, {0.2, 0.5});

@@ -163,9 +163,11 @@ class FeatureStore {
   // strings) and is_deleted (Int64 0/1), rows in commit order. With `as_of`: for each record id
   // the row with the newest event time not after `as_of` (ties: the later write), left out when
   // it is a delete, ordered by record id (numerically for Integral ids), so the same records
-  // read back as the same table however their ingestion was parallelized.
+  // read back as the same table however their ingestion was parallelized. `columns`, when not
+  // empty, are the only columns read and returned, in that order (NotFound for an unknown one).
   Result<data::Table> ReadOffline(const std::string& group,
-                                  std::optional<core::TimePoint> as_of = std::nullopt);
+                                  std::optional<core::TimePoint> as_of = std::nullopt,
+                                  const std::vector<std::string>& columns = {});
 
   // Removes the group's offline files that no catalog row references: files a crashed writer
   // renamed into place but never registered, and its stale temporary files. Registered files
@@ -200,8 +202,5 @@ class FeatureStore {
 // Epoch nanoseconds of `time`, and back.
 int64_t ToNanos(core::TimePoint time);
 core::TimePoint FromNanos(int64_t nanos);
-
-// Rows of `tables` one after another (copies). InvalidArgument when the schemas differ.
-Result<data::Table> ConcatTables(const std::vector<data::Table>& tables);
 
 }  // namespace raypipe::featurestore

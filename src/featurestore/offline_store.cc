@@ -5,13 +5,14 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 #include <span>
-#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
 #include "core/ids.h"
 #include "data/columnar.h"
+#include "data/ops.h"
 #include "featurestore/feature_store.h"
 #include "featurestore/feature_store_internal.h"
 
@@ -129,79 +130,74 @@ Status CheckFilesExist(const std::vector<std::string>& paths) {
 
 }  // namespace internal
 
-Result<data::Table> ConcatTables(const std::vector<data::Table>& tables) {
-  if (tables.empty()) return data::Table();
-  if (tables.size() == 1) return tables[0];
-  const std::vector<data::Field> schema = tables[0].Schema();
-  size_t total = 0;
-  for (const data::Table& table : tables) {
-    if (table.Schema() != schema) {
-      return InvalidArgumentError("cannot concatenate tables with different columns");
-    }
-    total += table.num_rows();
+namespace {
+
+// The row of each record id's newest event time not after `as_of_ns` (ties: the later row),
+// left out when that row is a delete; in record-id order (numeric for numeric ids), so the same
+// records read back as the same table however their ingestion was parallelized. Sorting
+// (id, event time, row) triples finds them without building a text key per row.
+template <typename Id>
+std::vector<int64_t> NewestRows(const std::vector<Id>& ids, const std::vector<int64_t>& ns,
+                                const std::vector<int64_t>& rows,
+                                std::span<const int64_t> deleted) {
+  std::vector<size_t> order(rows.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (ids[a] != ids[b]) return ids[a] < ids[b];
+    if (ns[a] != ns[b]) return ns[a] < ns[b];
+    return rows[a] < rows[b];
+  });
+  std::vector<int64_t> keep;
+  keep.reserve(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    const bool last_of_id = i + 1 == order.size() || ids[order[i + 1]] != ids[order[i]];
+    const int64_t row = rows[order[i]];
+    if (last_of_id && deleted[row] == 0) keep.push_back(row);
   }
-  std::vector<data::Column> columns;
-  for (size_t c = 0; c < schema.size(); ++c) {
-    std::vector<uint8_t> validity(total, 1);
-    bool any_null = false;
-    size_t at = 0;
-    auto mark_nulls = [&](const data::Column& column) {
-      for (size_t r = 0; r < column.length(); ++r) {
-        if (column.IsNull(r)) {
-          validity[at + r] = 0;
-          any_null = true;
-        }
-      }
-    };
-    switch (schema[c].type) {
-      case data::DataType::kFloat64: {
-        std::vector<double> values;
-        values.reserve(total);
-        for (const data::Table& table : tables) {
-          const data::Column& column = table.column(c);
-          values.insert(values.end(), column.float64s().begin(), column.float64s().end());
-          mark_nulls(column);
-          at += column.length();
-        }
-        if (!any_null) validity.clear();
-        columns.push_back(data::Column::Float64(schema[c].name, std::move(values),
-                                                std::move(validity)));
-        break;
-      }
-      case data::DataType::kInt64: {
-        std::vector<int64_t> values;
-        values.reserve(total);
-        for (const data::Table& table : tables) {
-          const data::Column& column = table.column(c);
-          values.insert(values.end(), column.int64s().begin(), column.int64s().end());
-          mark_nulls(column);
-          at += column.length();
-        }
-        if (!any_null) validity.clear();
-        columns.push_back(data::Column::Int64(schema[c].name, std::move(values),
-                                              std::move(validity)));
-        break;
-      }
-      case data::DataType::kString: {
-        std::vector<std::string> values;
-        values.reserve(total);
-        for (const data::Table& table : tables) {
-          const data::Column& column = table.column(c);
-          for (size_t r = 0; r < column.length(); ++r) values.emplace_back(column.string(r));
-          mark_nulls(column);
-          at += column.length();
-        }
-        if (!any_null) validity.clear();
-        columns.push_back(data::Column::String(schema[c].name, values, std::move(validity)));
-        break;
-      }
-    }
-  }
-  return data::Table::Make(std::move(columns));
+  return keep;
 }
 
+std::vector<int64_t> NewestRowPerId(const data::Column& ids, const data::Column& times,
+                                    std::span<const int64_t> deleted, int64_t as_of_ns) {
+  std::vector<int64_t> ns;
+  std::vector<int64_t> rows;
+  ns.reserve(ids.length());
+  rows.reserve(ids.length());
+  for (size_t row = 0; row < ids.length(); ++row) {
+    Result<int64_t> event_ns = internal::EventTimeNanosOf(times, row);
+    if (!event_ns.ok() || *event_ns > as_of_ns) continue;
+    ns.push_back(*event_ns);
+    rows.push_back(static_cast<int64_t>(row));
+  }
+  switch (ids.type()) {
+    case data::DataType::kInt64: {
+      std::vector<int64_t> keys(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) keys[i] = ids.int64s()[rows[i]];
+      return NewestRows(keys, ns, rows, deleted);
+    }
+    case data::DataType::kString: {
+      std::vector<std::string_view> keys(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) keys[i] = ids.string(rows[i]);
+      return NewestRows(keys, ns, rows, deleted);
+    }
+    case data::DataType::kFloat64: {
+      // A total order: NaN ids (never written: ids are checked on ingestion) sort last.
+      std::vector<double> keys(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const double value = ids.float64s()[rows[i]];
+        keys[i] = std::isnan(value) ? std::numeric_limits<double>::infinity() : value;
+      }
+      return NewestRows(keys, ns, rows, deleted);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<data::Table> FeatureStore::ReadOffline(const std::string& group_name,
-                                              std::optional<core::TimePoint> as_of) {
+                                              std::optional<core::TimePoint> as_of,
+                                              const std::vector<std::string>& columns) {
   ASSIGN_OR_RETURN(GroupInfo group, DescribeGroup(group_name));
   const FeatureGroupDefinition& definition = group.definition;
   if (!definition.offline_enabled) {
@@ -216,41 +212,29 @@ Result<data::Table> FeatureStore::ReadOffline(const std::string& group_name,
     ASSIGN_OR_RETURN(data::Table table, data::ReadTableFile(path));
     tables.push_back(std::move(table));
   }
-  if (tables.empty()) return internal::EmptyOfflineTable(definition);
-  ASSIGN_OR_RETURN(data::Table all, ConcatTables(tables));
-  if (!as_of) return all;
+  ASSIGN_OR_RETURN(const data::Table empty, internal::EmptyOfflineTable(definition));
+  // The selected columns of every file (no copy), then of all files together (one copy).
+  auto concat = [&](const std::vector<std::string>& names) -> Result<data::Table> {
+    if (names.empty()) return tables.empty() ? empty : data::ConcatTables(tables);
+    if (tables.empty()) return empty.Select(names);
+    std::vector<data::Table> selected;
+    selected.reserve(tables.size());
+    for (const data::Table& table : tables) {
+      ASSIGN_OR_RETURN(data::Table columns_of_file, table.Select(names));
+      selected.push_back(std::move(columns_of_file));
+    }
+    return data::ConcatTables(selected);
+  };
+  Result<data::Table> out = concat(columns);
+  if (!out.ok()) return out.status().WithContext("reading feature group '" + group_name + "'");
+  if (!as_of || tables.empty()) return out;
 
-  const int64_t as_of_ns = ToNanos(*as_of);
-  ASSIGN_OR_RETURN(const data::Column* ids, all.ColumnByName(definition.record_identifier));
-  ASSIGN_OR_RETURN(const data::Column* times, all.ColumnByName(definition.event_time));
-  ASSIGN_OR_RETURN(const data::Column* deleted, all.ColumnByName(kIsDeleted));
-  std::unordered_map<std::string, std::pair<int64_t, int64_t>> newest;  // id -> (ns, row)
-  for (size_t row = 0; row < all.num_rows(); ++row) {
-    Result<int64_t> ns = internal::EventTimeNanosOf(*times, row);
-    if (!ns.ok() || *ns > as_of_ns) continue;
-    auto [it, inserted] = newest.try_emplace(internal::RecordIdText(*ids, row), *ns,
-                                             static_cast<int64_t>(row));
-    if (!inserted && *ns >= it->second.first) it->second = {*ns, static_cast<int64_t>(row)};
-  }
-  std::vector<int64_t> keep;
-  for (const auto& [id, chosen] : newest) {
-    if (deleted->int64s()[chosen.second] == 0) keep.push_back(chosen.second);
-  }
-  // By record id, not commit order: parallel ingestion commits its parts in whatever order the
-  // actors finish, and a reader (a seeded shuffle, a split) must see the same table every time.
-  if (ids->type() == data::DataType::kInt64) {
-    std::span<const int64_t> values = ids->int64s();
-    std::sort(keep.begin(), keep.end(),
-              [&](int64_t a, int64_t b) { return values[a] < values[b]; });
-  } else if (ids->type() == data::DataType::kString) {
-    std::sort(keep.begin(), keep.end(),
-              [&](int64_t a, int64_t b) { return ids->string(a) < ids->string(b); });
-  } else {
-    std::sort(keep.begin(), keep.end(), [&](int64_t a, int64_t b) {
-      return ids->float64s()[a] < ids->float64s()[b];
-    });
-  }
-  return all.Take(keep);
+  ASSIGN_OR_RETURN(data::Table keys,
+                   concat({definition.record_identifier, definition.event_time,
+                           std::string(kIsDeleted)}));
+  const std::vector<int64_t> keep = NewestRowPerId(keys.column(0), keys.column(1),
+                                                   keys.column(2).int64s(), ToNanos(*as_of));
+  return out->Take(keep);
 }
 
 Result<CleanupResult> FeatureStore::CleanupOfflineFiles(const std::string& group_name,

@@ -207,6 +207,30 @@ TEST_F(OfflineStoreTest, AsOfReadsAreOrderedByRecordIdNotByCommitOrder) {
   EXPECT_EQ(cities->string(3), "c");
 }
 
+TEST_F(OfflineStoreTest, ProjectedAsOfReadsChooseRowsByColumnsTheyDoNotReturn) {
+  GroupInfo group = Create();
+  ASSERT_TRUE(store_->CommitBatch(group, HousesBatch({{2, 100, 1, "x"}, {1, 100, 2, "old"}}),
+                                  clock_.Now())
+                  .ok());
+  ASSERT_TRUE(store_->CommitBatch(group, HousesBatch({{1, 120, 3, "new"}}), clock_.Now()).ok());
+  auto cities = [&](int64_t seconds) -> std::vector<std::string> {
+    auto table = store_->ReadOffline("houses", At(seconds), {"city"});
+    EXPECT_TRUE(table.ok()) << table.status();
+    if (!table.ok()) return {};
+    EXPECT_EQ(table->ColumnNames(), std::vector<std::string>{"city"});
+    std::vector<std::string> out;
+    for (size_t row = 0; row < table->num_rows(); ++row) {
+      out.emplace_back(table->column(0).string(row));
+    }
+    return out;
+  };
+  EXPECT_THAT(cities(150), ElementsAre("new", "x"));  // id 1's newest, then id 2
+  EXPECT_THAT(cities(110), ElementsAre("old", "x"));
+  auto unknown = store_->ReadOffline("houses", std::nullopt, {"city", "pool"});
+  EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound) << unknown.status();
+  EXPECT_NE(unknown.status().message().find("pool"), std::string::npos) << unknown.status();
+}
+
 TEST_F(OfflineStoreTest, OfflineOnlyDeleteIsStoredOnce) {
   GroupInfo group = Create(/*online=*/false);
   ASSERT_TRUE(store_->CommitBatch(group, HousesBatch({{1, 100, 10, "a"}}), clock_.Now()).ok());

@@ -74,9 +74,19 @@ Result<Source> ReadSource(const PreprocessTaskSpec& spec) {
     if (!group.ok()) return group.status().WithContext(field);
     source.default_drops.push_back(group->definition.record_identifier);
     source.default_drops.push_back(group->definition.event_time);
+    // Without an explicit DropColumns, only the columns kept are read: the features but the
+    // record id and the event time (unless one is the target).
+    std::vector<std::string> wanted;
+    if (!spec.explicit_drops) {
+      for (const featurestore::FeatureDefinition& feature : group->definition.features) {
+        const bool store_key = feature.name == group->definition.record_identifier ||
+                               feature.name == group->definition.event_time;
+        if (!store_key || feature.name == spec.options.target) wanted.push_back(feature.name);
+      }
+    }
     // The newest record per id, deleted ones left out: the offline store as of the end of time.
     Result<data::Table> table = (*store)->ReadOffline(
-        spec.feature_group, featurestore::FromNanos(std::numeric_limits<int64_t>::max()));
+        spec.feature_group, featurestore::FromNanos(std::numeric_limits<int64_t>::max()), wanted);
     if (!table.ok()) return table.status().WithContext(field);
     source.table = std::move(table).value();
     return source;
