@@ -8,6 +8,11 @@
 //     Ingests the file once, then times L GetRecord calls on random ids, the same L again,
 //     and L/10 BatchGetRecord calls of 100 random ids, in process; and L/10 random 4 KiB reads
 //     of the store's file (the machine's floor); prints p50 and p99 in microseconds.
+//   featurestore_bench sqlite-floor FILE.csv --reps R
+//     The least any SQLite online store can spend on the file's rows: a bare INSERT of each row
+//     (text id, event time, the row as JSON text) into a fresh table keyed by id, 1,024 rows a
+//     statement, 10,000 a transaction, WAL, one writer; no ledger, no offline store, no
+//     parsing (the rows are prepared before the clock starts). Prints "median_s=...".
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -22,6 +27,9 @@
 #include <thread>
 #include <vector>
 
+#include <sqlite3.h>
+
+#include "data/csv.h"
 #include "featurestore/feature_store.h"
 #include "featurestore/ingest.h"
 
@@ -202,6 +210,86 @@ int RunGet(int argc, char** argv) {
   return 0;
 }
 
+// One timed bare insert of `records` ((id, JSON row) pairs) into a fresh database at `path`.
+Result<double> InsertBare(const std::string& path,
+                          const std::vector<std::pair<std::string, std::string>>& records) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    return UnavailableError("cannot open '" + path + "'");
+  }
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> closer(db, sqlite3_close);
+  auto exec = [&](const std::string& sql) -> Status {
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK) return Status::Ok();
+    return InternalError(std::string(sqlite3_errmsg(db)) + " in: " + sql.substr(0, 80));
+  };
+  RETURN_IF_ERROR(exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                       " PRAGMA cache_size=-65536;"
+                       " CREATE TABLE online (record_id TEXT PRIMARY KEY, event_time_ns INTEGER,"
+                       " record TEXT) WITHOUT ROWID"));
+  constexpr size_t kRowsPerStatement = 1024;
+  constexpr size_t kRowsPerTransaction = 10000;
+  std::string sql = "INSERT INTO online VALUES (?,?,?)";
+  for (size_t i = 1; i < kRowsPerStatement; ++i) sql += ",(?,?,?)";
+  sqlite3_stmt* full = nullptr;
+  sqlite3_stmt* one = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &full, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(db, "INSERT INTO online VALUES (?,?,?)", -1, &one, nullptr) !=
+          SQLITE_OK) {
+    sqlite3_finalize(full);
+    return InternalError(sqlite3_errmsg(db));
+  }
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> full_owner(full, sqlite3_finalize);
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> one_owner(one, sqlite3_finalize);
+  const sqlite3_int64 event_ns = 1'700'000'000'000'000'000;
+  auto start = std::chrono::steady_clock::now();
+  for (size_t begin = 0; begin < records.size(); begin += kRowsPerTransaction) {
+    const size_t end = std::min(records.size(), begin + kRowsPerTransaction);
+    RETURN_IF_ERROR(exec("BEGIN"));
+    for (size_t at = begin; at < end;) {
+      sqlite3_stmt* statement = end - at >= kRowsPerStatement ? full : one;
+      const size_t count = statement == full ? kRowsPerStatement : 1;
+      for (size_t k = 0; k < count; ++k) {
+        const auto& [id, record] = records[at + k];
+        const int base = static_cast<int>(3 * k);
+        sqlite3_bind_text(statement, base + 1, id.data(), static_cast<int>(id.size()),
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(statement, base + 2, event_ns);
+        sqlite3_bind_text(statement, base + 3, record.data(), static_cast<int>(record.size()),
+                          SQLITE_STATIC);
+      }
+      if (sqlite3_step(statement) != SQLITE_DONE) return InternalError(sqlite3_errmsg(db));
+      sqlite3_reset(statement);
+      at += count;
+    }
+    RETURN_IF_ERROR(exec("COMMIT"));
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+int RunSqliteFloor(int argc, char** argv) {
+  const int reps = std::atoi(Flag(argc, argv, "--reps", "3").c_str());
+  Result<data::Table> table = data::ReadCsvFile(argv[2]);
+  if (!table.ok()) return Fail(table.status());
+  // The rows as the online store keeps them: id 0..N-1 (generated, as the seed does) and the
+  // row's values as a JSON array.
+  std::vector<std::pair<std::string, std::string>> records(table->num_rows());
+  for (size_t row = 0; row < records.size(); ++row) {
+    std::string json = "[" + std::to_string(row);
+    for (const data::Column& column : table->columns()) json += "," + column.ValueToString(row);
+    records[row] = {std::to_string(row), json + "]"};
+  }
+  std::vector<double> times;
+  for (int rep = 0; rep <= reps; ++rep) {  // rep 0 warms up
+    Home home;
+    Result<double> seconds = InsertBare(home.path() + "/floor.db", records);
+    if (!seconds.ok()) return Fail(seconds.status());
+    if (rep > 0) times.push_back(*seconds);
+  }
+  std::printf("median_s=%.6f reps=%d threads=1\n", Percentile(times, 0.5), reps);
+  return 0;
+}
+
 }  // namespace
 }  // namespace raypipe::featurestore
 
@@ -209,8 +297,10 @@ int main(int argc, char** argv) {
   const std::string command = argc >= 3 ? argv[1] : "";
   if (command == "ingest") return raypipe::featurestore::RunIngest(argc, argv);
   if (command == "get") return raypipe::featurestore::RunGet(argc, argv);
+  if (command == "sqlite-floor") return raypipe::featurestore::RunSqliteFloor(argc, argv);
   std::fprintf(stderr,
                "usage: featurestore_bench ingest FILE.csv [--reps R] [--actors N]\n"
-               "       featurestore_bench get FILE.csv [--lookups L]\n");
+               "       featurestore_bench get FILE.csv [--lookups L]\n"
+               "       featurestore_bench sqlite-floor FILE.csv [--reps R]\n");
   return 2;
 }
