@@ -1,5 +1,6 @@
 #include "ml/tuning/trial_actor.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <gmock/gmock.h>
@@ -227,8 +228,15 @@ TEST_F(TrialActorTest, TuningJobRunsTrialsThroughTheCodecsAndScriptedTrialsAreRe
   TrainOptions options = BaseOptions();
   options.nthread = 0;
   std::vector<std::string> done;
+  std::vector<std::string> events;  // "start NAME" and "done NAME", in the order called
   TuningJobHooks hooks;
-  hooks.on_job_done = [&done](const TrainingJobSummary& summary) { done.push_back(summary.name); };
+  hooks.on_job_started = [&events](const TrainingJobSummary& summary) {
+    events.push_back("start " + summary.name);
+  };
+  hooks.on_job_done = [&done, &events](const TrainingJobSummary& summary) {
+    done.push_back(summary.name);
+    events.push_back("done " + summary.name);
+  };
   auto result = RunTuningJob(
       *executor_, config,
       MakeXGBoostTrial(train_, {{"validation", validation_}, {"train", train_}}, options,
@@ -237,6 +245,16 @@ TEST_F(TrialActorTest, TuningJobRunsTrialsThroughTheCodecsAndScriptedTrialsAreRe
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->completed + result->stopped, 3);
   EXPECT_EQ(done.size(), 3u);
+  // Each job is announced once as it is launched, before it ends; two run at once, so the
+  // second starts before the first ends.
+  ASSERT_EQ(events.size(), 6u);
+  for (const std::string& name : done) {
+    auto started = std::find(events.begin(), events.end(), "start " + name);
+    auto ended = std::find(events.begin(), events.end(), "done " + name);
+    ASSERT_NE(started, events.end()) << name;
+    EXPECT_LT(started, ended) << name;
+  }
+  EXPECT_EQ(events[1].rfind("start ", 0), 0u) << events[1];
   const TrainingJobSummary* best = *result->BestTrainingJob();
   ASSERT_NE(best->model, nullptr);
   EXPECT_EQ(best->model->final_metrics.at("validation:rmse"), *best->objective_value);

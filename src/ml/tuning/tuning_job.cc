@@ -412,6 +412,7 @@ Result<TuningJobResult> RunTrials(compute::Executor& executor, const TuningJobCo
       if (config.strategy == StrategyType::kHyperband && !hyperparameters.contains("num_round")) {
         hyperparameters["num_round"] = std::to_string(config.max_resource);
       }
+      if (hooks.on_job_started) hooks.on_job_started(summary);
       ASSIGN_OR_RETURN(std::unique_ptr<RunningTrial> trial,
                        launch(summary, hyperparameters, stopper));
       running.push_back({std::move(trial), *point, std::move(summary)});

@@ -131,7 +131,9 @@ struct TuningJobHooks {
   // Polled by the driver (at least every 200 ms); once true, no more training jobs start and
   // the running ones are cancelled (they end Failed with Cancelled).
   std::function<bool()> stop;
-  // Called on the driver's thread as each training job ends, before the job's result is built.
+  // Called on the driver's thread as each training job is launched (name, index and tuned
+  // hyperparameters set) and as it ends, before the tuning job's result is built.
+  std::function<void(const TrainingJobSummary&)> on_job_started;
   std::function<void(const TrainingJobSummary&)> on_job_done;
 };
 

@@ -314,13 +314,10 @@ void ValidateJobDefinition(const ArgumentsContext& context, const json& object,
   }
 }
 
-Status RecordRun(experiments::ExperimentStore& store, const experiments::CreateRunRequest& request,
-                 const ml::TrainResult* result, experiments::RunStatus status,
-                 std::string_view failure_reason) {
-  ASSIGN_OR_RETURN(std::unique_ptr<experiments::RunRecorder> recorder,
-                   experiments::RunRecorder::Start(&store, request));
-  if (result != nullptr) RETURN_IF_ERROR(LogTrainResult(*recorder, *result));
-  return recorder->Finish(status, failure_reason);
+Status FinishRun(experiments::RunRecorder& run, const ml::TrainResult* result,
+                 experiments::RunStatus status, std::string_view failure_reason) {
+  if (result != nullptr) RETURN_IF_ERROR(LogTrainResult(run, *result));
+  return run.Finish(status, failure_reason);
 }
 
 Result<std::string> ArtifactUriOf(const StepContext& context, const std::string& path) {

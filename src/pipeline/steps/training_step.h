@@ -43,6 +43,7 @@
 #include "data/scaler.h"
 #include "data/table.h"
 #include "experiments/experiment_store.h"
+#include "experiments/run_recorder.h"
 #include "ml/train.h"
 #include "pipeline/step_runner.h"
 #include "pipeline/steps/step_arguments.h"
@@ -107,11 +108,10 @@ std::string JobName(std::string_view step_name, std::string_view execution_id);
 // [{MetricName, Value}] of final metric values, sorted by name.
 nlohmann::json FinalMetricDataList(const ml::RoundMetrics& metrics);
 
-// Records a finished training job as a run: `request` names the experiment, run and source;
-// `result` (may be null) gives its series and final values.
-Status RecordRun(experiments::ExperimentStore& store, const experiments::CreateRunRequest& request,
-                 const ml::TrainResult* result, experiments::RunStatus status,
-                 std::string_view failure_reason);
+// Ends a training job's run, started when the job started: `result` (may be null) gives its
+// series and final values.
+Status FinishRun(experiments::RunRecorder& run, const ml::TrainResult* result,
+                 experiments::RunStatus status, std::string_view failure_reason);
 
 // The artifact URI the engine will give the staged output at `path` (content-addressed:
 // storing it here first costs nothing more when the engine commits it).

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "experiments/experiment_store.h"
 #include "ml/model_bundle.h"
@@ -284,7 +285,37 @@ Result<StepOutcome> TuningStepRunner::Run(StepContext& context) {
   hooks.stop = [&context] { return context.StopRequested(); };
   StepLog* log = context.log;
   const std::string metric = config.objective_metric;
-  hooks.on_job_done = [log, metric](const tuning::TrainingJobSummary& summary) {
+  // Every training job is a run from its launch to its end, stopped or not. A run whose job
+  // never ends (the tuning job failed around it) is marked Failed as its recorder goes.
+  std::map<std::string, std::unique_ptr<experiments::RunRecorder>> runs;
+  Status runs_status;  // the first failure to record a run
+  hooks.on_job_started = [&](const tuning::TrainingJobSummary& summary) {
+    if (!runs_status.ok()) return;
+    experiments::CreateRunRequest request;
+    request.experiment = definition.experiment;
+    request.name = summary.name;
+    request.source = {"tuning", config.name, context.step_name};
+    ml::Hyperparameters parameters = definition.hyperparameters;
+    for (const auto& [name, value] : summary.hyperparameters) parameters[name] = value;
+    for (const auto& [name, value] : parameters) request.parameters[name] = value;
+    Result<std::unique_ptr<experiments::RunRecorder>> run =
+        experiments::RunRecorder::Start(experiments.get(), request);
+    if (!run.ok()) {
+      runs_status = run.status();
+      return;
+    }
+    runs[summary.name] = std::move(run).value();
+  };
+  auto finish_run = [&](const tuning::TrainingJobSummary& summary) {
+    auto run = runs.find(summary.name);
+    if (run == runs.end()) return;
+    Status finished = training::FinishRun(*run->second, summary.model.get(),
+                                          RunStatusOf(summary.status), summary.failure_reason);
+    runs.erase(run);
+    if (runs_status.ok()) runs_status = finished;
+  };
+  hooks.on_job_done = [log, metric, &finish_run](const tuning::TrainingJobSummary& summary) {
+    finish_run(summary);
     if (log == nullptr) return;
     std::string line = "training job";
     for (const auto& [name, value] : summary.hyperparameters) line += " " + name + "=" + value;
@@ -307,20 +338,8 @@ Result<StepOutcome> TuningStepRunner::Run(StepContext& context) {
   Result<tuning::TuningJobResult> result =
       tuning::RunTuningJob(*context.executor, config, trial, hooks);
 
-  // Every training job becomes a run, stopped or not.
-  if (result.ok()) {
-    for (const tuning::TrainingJobSummary& summary : result->summaries) {
-      experiments::CreateRunRequest request;
-      request.experiment = definition.experiment;
-      request.name = summary.name;
-      request.source = {"tuning", config.name, context.step_name};
-      ml::Hyperparameters parameters = definition.hyperparameters;
-      for (const auto& [name, value] : summary.hyperparameters) parameters[name] = value;
-      for (const auto& [name, value] : parameters) request.parameters[name] = value;
-      RETURN_IF_ERROR(training::RecordRun(*experiments, request, summary.model.get(),
-                                          RunStatusOf(summary.status), summary.failure_reason));
-    }
-  }
+  runs.clear();  // jobs that never ended: their runs end Failed
+  RETURN_IF_ERROR(runs_status);
   if (context.StopRequested()) return CancelledError("tuning job " + config.name + " stopped");
   if (!result.ok()) return result.status();
   ASSIGN_OR_RETURN(const tuning::TrainingJobSummary* best, result->BestTrainingJob());
