@@ -228,27 +228,63 @@ class TrialActor final : public compute::MethodActor {
       ASSIGN_OR_RETURN(TrainResult result, Finish());
       return compute::Value::Of(std::move(result));
     });
+    AddMethod("Begin", [this](compute::TaskContext&, std::span<const compute::Value> args)
+                           -> Result<compute::Value> {
+      RETURN_IF_ERROR(compute::ExpectArgCount(args, 1));
+      ASSIGN_OR_RETURN(const json* spec, compute::ArgAs<json>(args, 0));
+      Result<std::pair<TrainOptions, std::string>> parsed = TrialSpecFromJson(*spec);
+      Begin(parsed.ok() ? std::move(parsed).value()
+                        : std::pair<TrainOptions, std::string>(),
+            parsed.status());
+      RETURN_IF_ERROR(parsed.status());
+      return compute::Value::Of(json(true));
+    });
   }
 
  private:
-  Status Prepare() {
-    const Hyperparameters& hyperparameters = options_.hyperparameters;
-    int default_rounds = options_.num_boost_round;
-    if (hyperparameters.contains("num_boost_round")) {
-      ASSIGN_OR_RETURN(default_rounds, ParseCount(hyperparameters, "num_boost_round", 0, 1));
+  // The next training job on the same data: the job's state is reset; the DMatrices are kept
+  // when the features and target are the ones they were built for (always, within one tuning
+  // job), since they do not depend on the hyperparameters. A bad spec fails the job's calls.
+  void Begin(std::pair<TrainOptions, std::string> job, Status spec_status) {
+    const bool same_matrices = prepared_matrices_ && spec_status.ok() &&
+                               job.first.features == options_.features &&
+                               job.first.target == options_.target &&
+                               job.first.nthread == options_.nthread;
+    if (!same_matrices) {
+      eval_sets_.clear();
+      eval_matrices_.clear();
+      train_matrix_.reset();
+      set_names_.clear();
+      prepared_matrices_ = false;
     }
-    ASSIGN_OR_RETURN(total_rounds_, ParseCount(hyperparameters, "num_round", default_rounds, 1));
-    ASSIGN_OR_RETURN(patience_, ParseCount(hyperparameters, "early_stopping_rounds", 0, 0));
-    if (patience_ > 0 && data_->evals.empty()) {
-      return InvalidArgumentError("early_stopping_rounds needs at least one evaluation set");
-    }
+    options_ = std::move(job.first);
+    objective_metric_ = std::move(job.second);
+    begin_status_ = std::move(spec_status);
+    prepared_ = false;
+    total_rounds_ = 0;
+    patience_ = 0;
+    booster_.reset();
+    rounds_done_ = 0;
+    done_ = false;
+    history_.clear();
+    stop_metric_.clear();
+    maximize_ = false;
+    best_iteration_ = -1;
+    best_score_ = 0.0;
+    stopped_early_ = false;
+  }
+
+  // The DMatrices of the training table and the evaluation sets (once per actor, see Begin).
+  Status PrepareMatrices() {
+    eval_sets_.clear();
+    eval_matrices_.clear();
+    set_names_.clear();
     ASSIGN_OR_RETURN(features_, ResolveFeatures(data_->train, options_));
     if (data_->train.num_rows() == 0) return InvalidArgumentError("the training table has no rows");
     DMatrix::Options matrix_options;
     matrix_options.nthread = options_.nthread;
     ASSIGN_OR_RETURN(train_matrix_, DMatrix::FromTable(data_->train, features_, options_.target,
                                                        matrix_options));
-    std::vector<const DMatrix*> cache = {train_matrix_.get()};
     for (const TrialData::EvalSet& eval : data_->evals) {
       if (eval.name.empty() || eval.name.find_first_of(":\t") != std::string::npos) {
         return InvalidArgumentError("evaluation set name '" + eval.name +
@@ -266,8 +302,26 @@ class TrialActor final : public compute::MethodActor {
       if (!matrix.ok()) return matrix.status().WithContext("evaluation set '" + eval.name + "'");
       eval_matrices_.push_back(std::move(*matrix));
       eval_sets_.emplace_back(eval.name, eval_matrices_.back().get());
-      cache.push_back(eval_matrices_.back().get());
     }
+    prepared_matrices_ = true;
+    return Status::Ok();
+  }
+
+  Status Prepare() {
+    RETURN_IF_ERROR(begin_status_);
+    const Hyperparameters& hyperparameters = options_.hyperparameters;
+    int default_rounds = options_.num_boost_round;
+    if (hyperparameters.contains("num_boost_round")) {
+      ASSIGN_OR_RETURN(default_rounds, ParseCount(hyperparameters, "num_boost_round", 0, 1));
+    }
+    ASSIGN_OR_RETURN(total_rounds_, ParseCount(hyperparameters, "num_round", default_rounds, 1));
+    ASSIGN_OR_RETURN(patience_, ParseCount(hyperparameters, "early_stopping_rounds", 0, 0));
+    if (patience_ > 0 && data_->evals.empty()) {
+      return InvalidArgumentError("early_stopping_rounds needs at least one evaluation set");
+    }
+    if (!prepared_matrices_) RETURN_IF_ERROR(PrepareMatrices());
+    std::vector<const DMatrix*> cache = {train_matrix_.get()};
+    for (const auto& matrix : eval_matrices_) cache.push_back(matrix.get());
     ASSIGN_OR_RETURN(booster_, Booster::Create(cache));
     if (options_.nthread > 0 && !hyperparameters.contains("nthread")) {
       RETURN_IF_ERROR(booster_->SetParam("nthread", std::to_string(options_.nthread)));
@@ -391,17 +445,15 @@ class TrialActor final : public compute::MethodActor {
     result.best_score = best_score_;
     // Stopped before num_round, by early_stopping_rounds or by the tuning job.
     result.stopped_early = stopped_early_ || rounds_done_ < total_rounds_;
-    // The DMatrices are no longer needed: free them before the actor goes away.
-    eval_sets_.clear();
-    eval_matrices_.clear();
-    train_matrix_.reset();
     return result;
   }
 
   const std::shared_ptr<const TrialData> data_;
-  const TrainOptions options_;
-  const std::string objective_metric_;
+  TrainOptions options_;
+  std::string objective_metric_;
+  Status begin_status_;  // a bad spec given to Begin
 
+  bool prepared_matrices_ = false;
   bool prepared_ = false;
   int total_rounds_ = 0;
   int patience_ = 0;

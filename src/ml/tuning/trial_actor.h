@@ -17,6 +17,11 @@
 //     after "done" runs nothing.
 //   CallActor("Finish", {}) -> TrainResult (the "raypipe.ml.TrainResult" codec: the model as
 //     UBJSON, the history, the final metrics at the best round under early_stopping_rounds).
+//   CallActor("Begin", {json spec}) -> json true
+//     Starts the next training job on the same actor: its state is reset, and the DMatrices
+//     are kept when the spec's features, target and nthread are unchanged (within a tuning job
+//     they are), so a job after the first neither builds them again nor, on Ray, starts a
+//     worker process. A bad spec is InvalidArgument, and so are the job's later calls.
 //
 // Between Advance calls the tuning job's driver applies its early stopping (the median rule,
 // Hyperband's rungs) to the rounds' metrics, then advances or finishes the trial. Training

@@ -191,6 +191,47 @@ TEST_F(TrialActorTest, EarlyStoppingRoundsCutsTheModelLikeTrain) {
   EXPECT_EQ((*stepped)->final_metrics, whole->final_metrics);
 }
 
+TEST_F(TrialActorTest, AJobAfterBeginIsTheJobAFreshActorTrains) {
+  TrainOptions second = BaseOptions();
+  second.hyperparameters["max_depth"] = "5";
+  second.hyperparameters["eta"] = "0.7";
+  second.hyperparameters["subsample"] = "0.6";
+  auto begin = [&](const compute::ActorHandle& actor, const json& spec) -> Status {
+    ASSIGN_OR_RETURN(compute::ObjectRef ref,
+                     executor_->CallActor(actor, "Begin", {compute::Value::Of(spec)}));
+    return executor_->Get(ref, kWait).status();
+  };
+
+  compute::ActorHandle reused = Create(BaseOptions(), "validation:rmse");
+  ASSERT_TRUE(Advance(reused, 1000).ok());
+  auto first = Finish(reused);
+  ASSERT_TRUE(first.ok()) << first.status();
+  // A bad spec fails Begin and the job's calls, and a good one recovers the actor.
+  json broken = TrialSpecToJson(second, "validation:rmse");
+  broken["options"].erase("features");
+  EXPECT_EQ(begin(reused, broken).code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(Advance(reused, 5).status().message(), HasSubstr("features"));
+  Status recovered = begin(reused, TrialSpecToJson(second, "validation:rmse"));
+  ASSERT_TRUE(recovered.ok()) << recovered;
+  ASSERT_TRUE(Advance(reused, 1000).ok());
+  auto again = Finish(reused);
+  ASSERT_TRUE(again.ok()) << again.status();
+
+  compute::ActorHandle fresh = Create(second, "validation:rmse");
+  ASSERT_TRUE(Advance(fresh, 1000).ok());
+  auto expected = Finish(fresh);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  EXPECT_NE((*again)->final_metrics, (*first)->final_metrics);  // another job indeed
+  EXPECT_EQ((*again)->final_metrics, (*expected)->final_metrics);
+  ASSERT_EQ((*again)->history.size(), (*expected)->history.size());
+  for (size_t index = 0; index < (*expected)->history.size(); ++index) {
+    EXPECT_EQ((*again)->history[index].values, (*expected)->history[index].values);
+  }
+  auto matrix = DMatrix::FromTable(validation_, (*expected)->features, "");
+  ASSERT_TRUE(matrix.ok()) << matrix.status();
+  EXPECT_EQ(*(*again)->booster->Predict(**matrix), *(*expected)->booster->Predict(**matrix));
+}
+
 TEST_F(TrialActorTest, ErrorsNameTheProblem) {
   compute::ActorHandle wrong_metric = Create(BaseOptions(), "validation:auc");
   EXPECT_THAT(Advance(wrong_metric, 5).status().message(), HasSubstr("validation:auc"));
@@ -266,6 +307,40 @@ TEST_F(TrialActorTest, TuningJobRunsTrialsThroughTheCodecsAndScriptedTrialsAreRe
   auto refused = RunTuningJob(*executor_, config, scripted);
   EXPECT_FALSE(refused.ok());
   EXPECT_THAT(refused.status().message(), HasSubstr("local executor only"));
+}
+
+TEST_F(TrialActorTest, JobsBeyondTheExecutorsCpusWaitAndReuseTheActorOfTheJobBefore) {
+  TuningJobConfig config;
+  config.name = "one-at-a-time";
+  config.space = *SearchSpace::Make({ParameterRange::Integer("max_depth", 1, 6),
+                                     ParameterRange::Continuous("eta", 0.2, 1)});
+  config.objective_metric = "validation:rmse";
+  config.max_jobs = 3;
+  config.max_parallel_jobs = 3;
+  config.cpus_per_job = 2;  // the executor has 2 CPUs: one job at a time
+  std::vector<std::string> events;
+  TuningJobHooks hooks;
+  hooks.on_job_started = [&events](const TrainingJobSummary&) { events.push_back("start"); };
+  hooks.on_job_done = [&events](const TrainingJobSummary&) { events.push_back("done"); };
+  TrainOptions options = BaseOptions();
+  auto result = RunTuningJob(
+      *executor_, config,
+      MakeXGBoostTrial(train_, {{"train", train_}, {"validation", validation_}}, options,
+                       "validation:rmse"),
+      hooks);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(events, (std::vector<std::string>{"start", "done", "start", "done", "start", "done"}));
+  // Jobs 2 and 3 trained on job 1's actor (and DMatrices): each is the model Train gives.
+  ASSERT_EQ(result->summaries.size(), 3u);
+  std::vector<EvalSet> evals = {{"train", &train_}, {"validation", &validation_}};
+  for (const TrainingJobSummary& summary : result->summaries) {
+    TrainOptions alone = options;
+    for (const auto& [name, value] : summary.hyperparameters) alone.hyperparameters[name] = value;
+    auto trained = Train(train_, evals, alone);
+    ASSERT_TRUE(trained.ok()) << trained.status();
+    EXPECT_EQ(*summary.objective_value, trained->final_metrics.at("validation:rmse"))
+        << summary.name;
+  }
 }
 
 TEST_F(TrialActorTest, StopEndsTheJobWithCancelledTrials) {

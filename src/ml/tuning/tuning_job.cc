@@ -214,15 +214,17 @@ class ScriptedTrial final : public RunningTrial {
 // applied between calls.
 class ActorTrial final : public RunningTrial {
  public:
+  // `idle` (may be null) receives the actor once its job has finished, for the next job.
   ActorTrial(compute::Executor& executor, compute::ActorHandle actor,
              std::shared_ptr<EarlyStopper> stopper, int index, double sign,
-             std::string objective_metric)
+             std::string objective_metric, std::vector<compute::ActorHandle>* idle)
       : executor_(executor),
         actor_(std::move(actor)),
         stopper_(std::move(stopper)),
         index_(index),
         sign_(sign),
-        objective_metric_(std::move(objective_metric)) {}
+        objective_metric_(std::move(objective_metric)),
+        idle_(idle) {}
 
   Status Start() { return AdvanceTo(stopper_->NextCheck(0)); }
 
@@ -235,6 +237,7 @@ class ActorTrial final : public RunningTrial {
         return NotFoundError("objective metric '" + objective_metric_ +
                              "' is not among the training job's metrics");
       }
+      if (idle_ != nullptr) idle_->push_back(std::move(actor_));
       return Finished{TrialOutcome{objective->second, std::move(model)}, stopped_};
     }
     ASSIGN_OR_RETURN(const nlohmann::json* report, value.Get<nlohmann::json>());
@@ -280,6 +283,7 @@ class ActorTrial final : public RunningTrial {
   const int index_;
   const double sign_;
   const std::string objective_metric_;
+  std::vector<compute::ActorHandle>* const idle_;
   bool finishing_ = false;
   bool stopped_ = false;
 };
@@ -290,8 +294,12 @@ using Launcher = std::function<Result<std::unique_ptr<RunningTrial>>(
     const TrainingJobSummary& summary, const Hyperparameters& hyperparameters,
     const std::shared_ptr<EarlyStopper>& stopper)>;
 
+// Runs the tuning job, at most min(MaxParallelTrainingJobs, `max_running`) training jobs at
+// once; `after_launches` (may be empty) is called each time the driver is done launching jobs
+// for the moment.
 Result<TuningJobResult> RunTrials(compute::Executor& executor, const TuningJobConfig& config,
-                                  const Launcher& launch, const TuningJobHooks& hooks);
+                                  const Launcher& launch, const TuningJobHooks& hooks,
+                                  int max_running, const std::function<void()>& after_launches);
 
 }  // namespace
 
@@ -349,8 +357,10 @@ Result<const TrainingJobSummary*> TuningJobResult::BestTrainingJob() const {
 namespace {
 
 Result<TuningJobResult> RunTrials(compute::Executor& executor, const TuningJobConfig& config,
-                                  const Launcher& launch, const TuningJobHooks& hooks) {
+                                  const Launcher& launch, const TuningJobHooks& hooks,
+                                  int max_running, const std::function<void()>& after_launches) {
   RETURN_IF_ERROR(Validate(config));
+  const int parallel = std::max(1, std::min(config.max_parallel_jobs, max_running));
   double sign = config.objective_type == ObjectiveType::kMinimize ? 1.0 : -1.0;
 
   EarlyStopper::Mode mode = EarlyStopper::Mode::kNone;
@@ -395,7 +405,7 @@ Result<TuningJobResult> RunTrials(compute::Executor& executor, const TuningJobCo
       }
     }
     while (!stopping && !exhausted && launched < config.max_jobs &&
-           static_cast<int>(running.size()) < config.max_parallel_jobs) {
+           static_cast<int>(running.size()) < parallel) {
       std::vector<Point> pending;
       for (const Running& trial_run : running) pending.push_back(trial_run.point);
       std::optional<Point> point = strategy->Next(observations, pending);
@@ -417,6 +427,7 @@ Result<TuningJobResult> RunTrials(compute::Executor& executor, const TuningJobCo
                        launch(summary, hyperparameters, stopper));
       running.push_back({std::move(trial), *point, std::move(summary)});
     }
+    if (after_launches) after_launches();
     if (running.empty()) break;
 
     std::vector<compute::ObjectRef> refs;
@@ -504,7 +515,7 @@ Result<TuningJobResult> RunTuningJob(compute::Executor& executor, const TuningJo
                                      options));
     return std::unique_ptr<RunningTrial>(std::make_unique<ScriptedTrial>(executor, std::move(ref)));
   };
-  return RunTrials(executor, config, launch, hooks);
+  return RunTrials(executor, config, launch, hooks, config.max_parallel_jobs, {});
 }
 
 XGBoostTrial MakeXGBoostTrial(data::Table train,
@@ -526,6 +537,12 @@ Result<TuningJobResult> RunTuningJob(compute::Executor& executor, const TuningJo
   const double sign = config.objective_type == ObjectiveType::kMinimize ? 1.0 : -1.0;
   // One Put for the whole job: every trial's actor gets the same object.
   ASSIGN_OR_RETURN(compute::ObjectRef data, executor.Put(compute::Value::Share(trial.data)));
+  // A job's actor trains the next job launched after it finished (Begin), keeping its
+  // DMatrices and, on Ray, its worker process. So that a launched job never waits for CPUs
+  // another job's idle actor holds, no more jobs run at once than the executor has CPUs for,
+  // and actors no job took right away are released.
+  const int fit = static_cast<int>(std::floor(executor.Capacity().cpus / config.cpus_per_job));
+  std::vector<compute::ActorHandle> idle;
   Launcher launch = [&](const TrainingJobSummary& summary, const Hyperparameters& hyperparameters,
                         const std::shared_ptr<EarlyStopper>& stopper)
       -> Result<std::unique_ptr<RunningTrial>> {
@@ -534,21 +551,27 @@ Result<TuningJobResult> RunTuningJob(compute::Executor& executor, const TuningJo
     if (options.nthread <= 0) {
       options.nthread = std::max(1, static_cast<int>(std::floor(config.cpus_per_job)));
     }
-    compute::ActorOptions actor_options;
-    actor_options.resources.cpus = config.cpus_per_job;
-    actor_options.name = summary.name;
-    ASSIGN_OR_RETURN(
-        compute::ActorHandle actor,
-        executor.CreateActor(kTuningTrialActor,
-                             {data, compute::Value::Of(TrialSpecToJson(options,
-                                                                       trial.objective_metric))},
-                             actor_options));
+    compute::Value spec = compute::Value::Of(TrialSpecToJson(options, trial.objective_metric));
+    compute::ActorHandle actor;
+    if (!idle.empty()) {
+      actor = std::move(idle.back());
+      idle.pop_back();
+      // A failed Begin fails the job's first Advance too, which reports it.
+      RETURN_IF_ERROR(executor.CallActor(actor, "Begin", {std::move(spec)}).status());
+    } else {
+      compute::ActorOptions actor_options;
+      actor_options.resources.cpus = config.cpus_per_job;
+      actor_options.name = summary.name;
+      ASSIGN_OR_RETURN(actor, executor.CreateActor(kTuningTrialActor, {data, std::move(spec)},
+                                                   actor_options));
+    }
     auto running = std::make_unique<ActorTrial>(executor, std::move(actor), stopper,
-                                                summary.index, sign, trial.objective_metric);
+                                                summary.index, sign, trial.objective_metric,
+                                                &idle);
     RETURN_IF_ERROR(running->Start());
     return std::unique_ptr<RunningTrial>(std::move(running));
   };
-  return RunTrials(executor, config, launch, hooks);
+  return RunTrials(executor, config, launch, hooks, fit, [&idle] { idle.clear(); });
 }
 
 }  // namespace raypipe::ml::tuning
