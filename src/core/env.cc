@@ -150,6 +150,9 @@ Status Env::WriteFileAtomic(const std::string& path, std::string_view data) {
 
 Result<std::string> PosixEnv::ReadFile(const std::string& path) {
   std::string content;
+  std::error_code error;
+  const uintmax_t size = std::filesystem::file_size(path, error);
+  if (!error) content.reserve(static_cast<size_t>(size));  // one allocation, not log2(size)
   RETURN_IF_ERROR(StreamFile(path, [&content](std::string_view chunk) {
     content.append(chunk);
     return Status::Ok();

@@ -111,7 +111,7 @@ uint8_t TypeCode(DataType type) {
 
 }  // namespace
 
-Status WriteTableFile(const Table& table, const std::string& path) {
+Status WriteTableFile(const Table& table, const std::string& path, TableFileOptions options) {
   size_t num_columns = table.num_columns();
   std::vector<std::vector<int64_t>> rebased(num_columns);
   std::vector<std::array<BufferRef, kNumBufferKinds>> buffers(num_columns);
@@ -181,7 +181,7 @@ Status WriteTableFile(const Table& table, const std::string& path) {
     }
   }
   RETURN_IF_ERROR(writer->Append(std::string_view(padding.data(), AlignUp(written) - written)));
-  return writer->Commit();
+  return writer->Commit(options.durable);
 }
 
 Result<Table> ReadTableFile(const std::string& path) {

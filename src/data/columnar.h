@@ -25,8 +25,14 @@ namespace raypipe::data {
 
 inline constexpr uint32_t kColumnarFormatVersion = 1;
 
+struct TableFileOptions {
+  // Flushed to disk before the rename; false for scratch files a crash may lose (a reader
+  // still sees the whole file or none).
+  bool durable = true;
+};
+
 // Writes `table` to a temporary file beside `path`, flushes it and renames it over `path`.
-Status WriteTableFile(const Table& table, const std::string& path);
+Status WriteTableFile(const Table& table, const std::string& path, TableFileOptions options = {});
 
 // Maps the file and verifies it; the returned columns point into the mapping (no copy) and keep
 // it alive. NotFound when missing; FailedPrecondition for a newer format version; DataLoss for

@@ -7,12 +7,13 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
+#include <optional>
 #include <thread>
 
-#include "compute/local_executor.h"
 #include <nlohmann/json.hpp>
 
+#include "compute/local_executor.h"
+#include "core/env.h"
 #include "core/hash.h"
 #include "core/ids.h"
 #include "data/columnar.h"
@@ -170,7 +171,9 @@ Status StageRows(const RecordBatch& rows, const fs::path& dir) {
   std::error_code error;
   fs::create_directories(dir, error);
   if (error) return UnavailableError("cannot create '" + dir.string() + "': " + error.message());
-  RETURN_IF_ERROR(data::WriteTableFile(rows.table, (dir / "rows.col").string()));
+  // Scratch files: a crash loses them with the ingestion, whose rerun stages them again.
+  const data::TableFileOptions scratch{.durable = false};
+  RETURN_IF_ERROR(data::WriteTableFile(rows.table, (dir / "rows.col").string(), scratch));
   std::vector<int64_t> times;
   times.reserve(rows.event_times.size());
   for (core::TimePoint time : rows.event_times) times.push_back(ToNanos(time));
@@ -178,7 +181,7 @@ Status StageRows(const RecordBatch& rows, const fs::path& dir) {
   keys.push_back(data::Column::String(std::string(kKeyRecordId), rows.record_ids));
   keys.push_back(data::Column::Int64(std::string(kKeyEventTime), std::move(times)));
   ASSIGN_OR_RETURN(data::Table table, data::Table::Make(std::move(keys)));
-  return data::WriteTableFile(table, (dir / "keys.col").string());
+  return data::WriteTableFile(table, (dir / "keys.col").string(), scratch);
 }
 
 // A part's counts, checked (they may come from another process).
@@ -554,23 +557,34 @@ Result<IngestSummary> Ingest(FeatureStore& store, const IngestOptions& options) 
     if (feature->type == FeatureType::kString) csv.column_types[name] = data::DataType::kString;
   }
   ASSIGN_OR_RETURN(data::Table input, data::ReadCsvFile(options.input, csv));
-  std::vector<int64_t> lines;
   core::TimePoint now = store.clock().Now();
-  {
-    std::ifstream in(options.input, std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    const std::string text = buffer.str();
-    lines = RecordStartLines(text, input.num_columns());
-    if (input.ColumnIndex(definition.event_time) == std::nullopt) {
-      // Rows get the time of the first ingestion of this very input, so reruns match.
-      char key[40];
-      std::snprintf(key, sizeof(key), "xxh3:%016llx:%zu",
-                    static_cast<unsigned long long>(core::FastHash64(text)), text.size());
-      ASSIGN_OR_RETURN(now, store.IngestionTime(group, key, now));
+  // The input's text, read only when needed: its digest keys the ingestion time of an input
+  // without event times, and its record start lines number rejected rows.
+  std::optional<std::string> text;
+  auto read_text = [&]() -> Status {
+    if (text.has_value()) return Status::Ok();
+    Result<std::string> read = core::DefaultEnv()->ReadFile(options.input);
+    if (!read.ok()) return read.status();
+    text = std::move(read).value();
+    return Status::Ok();
+  };
+  if (input.ColumnIndex(definition.event_time) == std::nullopt) {
+    // Rows get the time of the first ingestion of this very input, so reruns match.
+    RETURN_IF_ERROR(read_text());
+    char key[40];
+    std::snprintf(key, sizeof(key), "xxh3:%016llx:%zu",
+                  static_cast<unsigned long long>(core::FastHash64(*text)), text->size());
+    ASSIGN_OR_RETURN(now, store.IngestionTime(group, key, now));
+  }
+  ASSIGN_OR_RETURN(PreparedRows prepared, PrepareRows(definition, input, {}, now));
+  if (!prepared.reject_rows.empty()) {
+    RETURN_IF_ERROR(read_text());
+    const std::vector<int64_t> lines = RecordStartLines(*text, input.num_columns());
+    for (size_t k = 0; k < prepared.reject_rows.size(); ++k) {
+      const auto row = static_cast<size_t>(prepared.reject_rows[k]);
+      if (row < lines.size()) prepared.reject_lines[k] = lines[row];
     }
   }
-  ASSIGN_OR_RETURN(PreparedRows prepared, PrepareRows(definition, input, lines, now));
   summary.rows_read = static_cast<int64_t>(input.num_rows());
   summary.rejected = static_cast<int64_t>(prepared.reject_rows.size());
   if (summary.rejected > 0) {

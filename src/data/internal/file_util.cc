@@ -109,9 +109,9 @@ Status AtomicFileWriter::Append(std::string_view bytes) {
   return Status::Ok();
 }
 
-Status AtomicFileWriter::Commit() {
+Status AtomicFileWriter::Commit(bool durable) {
   if (fd_ < 0) return FailedPreconditionError("commit of a closed file '" + temp_path_ + "'");
-  if (::fsync(fd_) != 0) return ErrnoStatus(errno, "cannot flush", temp_path_);
+  if (durable && ::fsync(fd_) != 0) return ErrnoStatus(errno, "cannot flush", temp_path_);
   int fd = std::exchange(fd_, -1);
   if (::close(fd) != 0) return ErrnoStatus(errno, "cannot close", temp_path_);
   if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {

@@ -40,8 +40,8 @@ class MappedFile {
 };
 
 // Writes a file atomically: pieces are appended to a temporary file beside `path`, and
-// Commit() flushes it to disk and renames it over `path`. Destroying an uncommitted writer
-// removes the temporary file. Not thread-safe.
+// Commit() flushes it to disk (unless `durable` is false) and renames it over `path`.
+// Destroying an uncommitted writer removes the temporary file. Not thread-safe.
 class AtomicFileWriter {
  public:
   static Result<std::unique_ptr<AtomicFileWriter>> Open(const std::string& path);
@@ -51,7 +51,7 @@ class AtomicFileWriter {
   AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
 
   Status Append(std::string_view bytes);
-  Status Commit();
+  Status Commit(bool durable = true);
 
  private:
   AtomicFileWriter(std::string path, std::string temp_path, int fd)
