@@ -108,6 +108,17 @@ TEST_F(HousingPipelineTest, RunsGatesRegistersAndCaches) {
       described["ModelMetrics"]["regression_metrics"]["rmse"].value("value", -1.0);
   EXPECT_GT(rmse, 0.0) << version.text;
   EXPECT_LE(rmse, 15000.0) << version.text;
+  // Its lineage: the best tuning job's run, and the tuning step's inputs (the train and
+  // validation splits and the scaler).
+  const json lineage = described.value("Lineage", json::object());
+  const std::string run_id = lineage.value("TrainingRunId", "");
+  ASSERT_FALSE(run_id.empty()) << version.text;
+  Output run = Raypipe("experiments show " + run_id, true);
+  ASSERT_EQ(run.exit_code, 0) << run.text;
+  EXPECT_THAT(run.text, HasSubstr("HPTuning-")) << run.text;
+  const json data = lineage.value("DataArtifacts", json::array());
+  ASSERT_EQ(data.size(), 3u) << version.text;
+  for (const json& digest : data) EXPECT_THAT(digest.get<std::string>(), HasSubstr("sha256:"));
 
   // The feature group holds every row once.
   Output group = Raypipe("featurestore describe fs-ray-synthetic-housing-data", true);
@@ -129,6 +140,12 @@ TEST_F(HousingPipelineTest, RunsGatesRegistersAndCaches) {
   json list = json::parse(versions.text, nullptr, false);
   ASSERT_TRUE(list.is_array()) << versions.text;
   EXPECT_EQ(list.size(), 2u) << versions.text;
+  // Version 2 holds the cached model: its lineage is that of the run that trained it.
+  Output second_version = Raypipe("model describe synthetic-housing-models-ray 2", true);
+  json described_second = json::parse(second_version.text, nullptr, false);
+  ASSERT_TRUE(described_second.is_object()) << second_version.text;
+  EXPECT_EQ(described_second["Lineage"].value("TrainingRunId", ""), run_id);
+  EXPECT_EQ(described_second["Lineage"].value("DataArtifacts", json::array()), data);
 
   // A threshold no model meets: the Fail branch ends the execution Failed with its message,
   // and nothing new is registered.

@@ -1,10 +1,12 @@
 #include "pipeline/steps/register_model_step.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <iterator>
 
 #include "core/json.h"
 #include "ml/model_bundle.h"
+#include "pipeline/engine/execution_store.h"
 #include "pipeline/steps/step_arguments.h"
 #include "registry/model_registry.h"
 #include "store/artifact_store.h"
@@ -118,6 +120,46 @@ Result<ResolvedModel> Resolve(const StepContext& context, const StepArguments& a
   return out;
 }
 
+// Where the model came from, as the execution's own records tell: the step that output the
+// artifact `model_digest` (a Training or Tuning step), that step's inputs (its data channels and
+// preprocessing) and the experiments run of its training job (Training's TrainingRunId,
+// Tuning's BestTrainingJob.TrainingRunId). Left empty for a model from outside the execution.
+Status AddModelLineage(const StepContext& context, const std::string& model_digest,
+                       registry::Lineage* lineage) {
+  ASSIGN_OR_RETURN(auto executions, ExecutionStore::Open(context.metadata));
+  ASSIGN_OR_RETURN(std::vector<LineageRecord> records,
+                   executions->ListLineage(context.execution_id));
+  std::string producer;
+  for (const LineageRecord& record : records) {
+    if (record.direction == "Output" && record.digest == model_digest) producer = record.step_name;
+  }
+  if (producer.empty()) return Status::Ok();
+  for (const LineageRecord& record : records) {
+    if (record.step_name != producer || record.direction != "Input" || record.digest.empty()) {
+      continue;
+    }
+    std::vector<std::string>& data = lineage->data_artifacts;
+    if (std::find(data.begin(), data.end(), record.digest) == data.end()) {
+      data.push_back(record.digest);
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<StepRunRecord> runs,
+                   executions->ListStepRuns(context.execution_id));
+  for (const StepRunRecord& run : runs) {
+    if (run.step_name != producer) continue;
+    const json& properties = run.properties;
+    const json* run_id = nullptr;
+    if (auto found = properties.find("TrainingRunId"); found != properties.end()) {
+      run_id = &*found;
+    } else if (auto best = properties.find("BestTrainingJob");
+               best != properties.end() && best->is_object() && best->contains("TrainingRunId")) {
+      run_id = &best->at("TrainingRunId");
+    }
+    if (run_id != nullptr && run_id->is_string()) lineage->training_run_id = *run_id;
+  }
+  return Status::Ok();
+}
+
 Result<json> ReadModelMetrics(const StepContext& context, const StepArguments& args,
                               const std::string& value) {
   ASSIGN_OR_RETURN(ResolvedModel metrics, Resolve(context, args, "ModelMetrics", value, false));
@@ -201,9 +243,10 @@ Result<StepOutcome> RegisterModelStepRunner::Run(StepContext& context) {
   request.model_artifact = bundle.digest;
   request.lineage.execution_id = context.execution_id;
   request.lineage.step_name = context.step_name;
+  if (context.metadata == nullptr) return FailedPreconditionError("RegisterModel: no metadata store");
+  RETURN_IF_ERROR(AddModelLineage(context, request.model_artifact, &request.lineage));
   request.customer_metadata_properties = customer_properties;
 
-  if (context.metadata == nullptr) return FailedPreconditionError("RegisterModel: no metadata store");
   ASSIGN_OR_RETURN(auto models, registry::ModelRegistry::Open(context.metadata));
   // A retry (or a rerun after a crash) finds the version this step of this execution
   // registered. Versions registered before the registry stored step names (an empty name) are

@@ -221,6 +221,7 @@ std::optional<StepTypeSpec> TuningStepRunner::TypeSpec() const {
       {"BestTrainingJob." + objective + ".MetricName", ValueType::kString},
       {"BestTrainingJob." + objective + ".Value", ValueType::kFloat},
       {"BestTrainingJob.ModelArtifacts.S3ModelArtifacts", ValueType::kString},
+      {"BestTrainingJob.TrainingRunId", ValueType::kString},
       {"TrainingJobSummaries", ValueType::kList},
       {"TrainingJobSummaries[*].TrainingJobName", ValueType::kString},
       {"TrainingJobSummaries[*].TrainingJobStatus", ValueType::kString},
@@ -288,6 +289,7 @@ Result<StepOutcome> TuningStepRunner::Run(StepContext& context) {
   // Every training job is a run from its launch to its end, stopped or not. A run whose job
   // never ends (the tuning job failed around it) is marked Failed as its recorder goes.
   std::map<std::string, std::unique_ptr<experiments::RunRecorder>> runs;
+  std::map<std::string, std::string> run_ids;  // training job name -> its run's id
   Status runs_status;  // the first failure to record a run
   hooks.on_job_started = [&](const tuning::TrainingJobSummary& summary) {
     if (!runs_status.ok()) return;
@@ -304,6 +306,7 @@ Result<StepOutcome> TuningStepRunner::Run(StepContext& context) {
       runs_status = run.status();
       return;
     }
+    run_ids[summary.name] = (*run)->run_id();
     runs[summary.name] = std::move(run).value();
   };
   auto finish_run = [&](const tuning::TrainingJobSummary& summary) {
@@ -360,6 +363,9 @@ Result<StepOutcome> TuningStepRunner::Run(StepContext& context) {
   json best_json = SummaryJson(*best, config.objective_metric);
   best_json.erase("TrainingJobStatus");
   best_json["ModelArtifacts"] = {{"S3ModelArtifacts", model_uri}};
+  if (auto run_id = run_ids.find(best->name); run_id != run_ids.end()) {
+    best_json["TrainingRunId"] = run_id->second;
+  }
 
   char line[200];
   std::snprintf(line, sizeof(line), "best training job %s: %s=%.6g (%d completed, %d stopped, %d failed)",
