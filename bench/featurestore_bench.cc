@@ -93,6 +93,11 @@ class Home {
   std::string path_;
 };
 
+double MicrosSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
 // Times `count` reads of 4 KiB at random page offsets of `path`, in microseconds.
 Result<std::vector<double>> TimePageReads(const std::string& path, int count,
                                           std::mt19937_64* random) {
@@ -105,9 +110,7 @@ Result<std::vector<double>> TimePageReads(const std::string& path, int count,
     const off_t at = static_cast<off_t>((*random)() % static_cast<uint64_t>(pages)) * 4096;
     auto start = std::chrono::steady_clock::now();
     const ssize_t got = ::pread(fd, page, sizeof(page), at);
-    times.push_back(
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
-            .count());
+    times.push_back(MicrosSince(start));
     if (got < 0) {
       ::close(fd);
       return UnavailableError("cannot read '" + path + "'");
@@ -178,9 +181,7 @@ int RunGet(int argc, char** argv) {
     for (const std::string& id : ids) {
       auto start = std::chrono::steady_clock::now();
       Result<Record> record = store->GetRecord("housing", id);
-      double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() -
-                                                            start)
-                      .count();
+      const double us = MicrosSince(start);
       if (!record.ok()) return Fail(record.status());
       single[pass].push_back(us);
     }
@@ -191,9 +192,7 @@ int RunGet(int argc, char** argv) {
     for (int k = 0; k < 100; ++k) ids.push_back(std::to_string(pick(random)));
     auto start = std::chrono::steady_clock::now();
     Result<BatchGetResult> result = store->BatchGetRecord("housing", ids);
-    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() -
-                                                          start)
-                    .count();
+    const double us = MicrosSince(start);
     if (!result.ok()) return Fail(result.status());
     batch.push_back(us);
   }

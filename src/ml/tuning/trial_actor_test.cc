@@ -257,14 +257,20 @@ TEST_F(TrialActorTest, ErrorsNameTheProblem) {
   EXPECT_FALSE(executor_->Get(*call, kWait).ok());
 }
 
-TEST_F(TrialActorTest, TuningJobRunsTrialsThroughTheCodecsAndScriptedTrialsAreRefused) {
+// Three jobs over max_depth and eta, minimizing validation:rmse.
+TuningJobConfig ThreeJobs(std::string name, int max_parallel_jobs) {
   TuningJobConfig config;
-  config.name = "codec-job";
+  config.name = std::move(name);
   config.space = *SearchSpace::Make({ParameterRange::Integer("max_depth", 1, 6),
                                      ParameterRange::Continuous("eta", 0.2, 1)});
   config.objective_metric = "validation:rmse";
   config.max_jobs = 3;
-  config.max_parallel_jobs = 2;
+  config.max_parallel_jobs = max_parallel_jobs;
+  return config;
+}
+
+TEST_F(TrialActorTest, TuningJobRunsTrialsThroughTheCodecsAndScriptedTrialsAreRefused) {
+  TuningJobConfig config = ThreeJobs("codec-job", 2);
   config.early_stopping = EarlyStoppingType::kAuto;
   TrainOptions options = BaseOptions();
   options.nthread = 0;
@@ -310,13 +316,7 @@ TEST_F(TrialActorTest, TuningJobRunsTrialsThroughTheCodecsAndScriptedTrialsAreRe
 }
 
 TEST_F(TrialActorTest, JobsBeyondTheExecutorsCpusWaitAndReuseTheActorOfTheJobBefore) {
-  TuningJobConfig config;
-  config.name = "one-at-a-time";
-  config.space = *SearchSpace::Make({ParameterRange::Integer("max_depth", 1, 6),
-                                     ParameterRange::Continuous("eta", 0.2, 1)});
-  config.objective_metric = "validation:rmse";
-  config.max_jobs = 3;
-  config.max_parallel_jobs = 3;
+  TuningJobConfig config = ThreeJobs("one-at-a-time", 3);
   config.cpus_per_job = 2;  // the executor has 2 CPUs: one job at a time
   std::vector<std::string> events;
   TuningJobHooks hooks;
