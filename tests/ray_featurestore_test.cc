@@ -104,22 +104,13 @@ Contents Read(featurestore::FeatureStore& store, int ids) {
 class RayFeatureStoreTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char dir_template[] = "/tmp/rp-XXXXXX";  // short: Ray's socket paths are limited
-    ASSERT_NE(mkdtemp(dir_template), nullptr);
-    dir_ = new std::string(dir_template);
-    std::string address;
-    ASSERT_TRUE(testing_support::StartTestRayCluster(*dir_, 2, &address)) << address;
-    address_ = new std::string(address);
+    const std::string error = cluster_.Start(2);
+    ASSERT_TRUE(error.empty()) << error;
   }
 
   static void TearDownTestSuite() {
     executor_.reset();
-    if (dir_ == nullptr) return;
-    testing_support::StopTestRayCluster(*dir_);
-    delete dir_;
-    dir_ = nullptr;
-    delete address_;
-    address_ = nullptr;
+    cluster_.Stop();
   }
 
   static cli::CommandContext Context(cli::GlobalOptions options) {
@@ -135,7 +126,7 @@ class RayFeatureStoreTest : public ::testing::Test {
       EXPECT_TRUE(featurestore::RegisterIngestKernels(kernels).ok());
       cli::GlobalOptions options;
       options.executor = cli::ExecutorKind::kRay;
-      options.ray_address = *address_;
+      options.ray_address = cluster_.address();
       auto opened = cli::OpenExecutorFor(Context(options), kernels);
       EXPECT_TRUE(opened.ok()) << opened.status();
       if (opened.ok()) executor_ = std::move(*opened);
@@ -145,7 +136,7 @@ class RayFeatureStoreTest : public ::testing::Test {
 
   std::unique_ptr<featurestore::FeatureStore> OpenStore(const std::string& name) {
     featurestore::FeatureStoreOptions options;
-    options.home = *dir_ + "/" + name;
+    options.home = cluster_.dir() + "/" + name;
     auto store = featurestore::FeatureStore::Open(options);
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? std::move(*store) : nullptr;
@@ -161,18 +152,15 @@ class RayFeatureStoreTest : public ::testing::Test {
     return options;
   }
 
-  static std::string* dir_;
-  static std::string* address_;
+  static inline testing_support::SuiteRayCluster cluster_;
   static std::unique_ptr<compute::Executor> executor_;
 };
 
-std::string* RayFeatureStoreTest::dir_ = nullptr;
-std::string* RayFeatureStoreTest::address_ = nullptr;
 std::unique_ptr<compute::Executor> RayFeatureStoreTest::executor_;
 
 TEST_F(RayFeatureStoreTest, RayIngestionStoresTheSameRecordsAsLocalExactlyOnce) {
   constexpr int kRows = 2500;
-  const std::string input = *dir_ + "/houses.csv";
+  const std::string input = cluster_.dir() + "/houses.csv";
   std::ofstream(input) << HousesCsv(kRows);
   compute::Executor& ray = RayExecutor();
   EXPECT_DOUBLE_EQ(ray.Capacity().cpus, 2);  // asked of the cluster (--num-cpus 2)
@@ -216,14 +204,14 @@ TEST_F(RayFeatureStoreTest, RayIngestionStoresTheSameRecordsAsLocalExactlyOnce) 
   EXPECT_EQ(Read(*ray_store, ids).offline, local_contents.offline);
   // The staged rows are gone.
   std::error_code error;
-  EXPECT_TRUE(fs::is_empty(*dir_ + "/ray-home/featurestore/staging", error));
+  EXPECT_TRUE(fs::is_empty(cluster_.dir() + "/ray-home/featurestore/staging", error));
 }
 
 TEST_F(RayFeatureStoreTest, RecreatedGroupIsIngestedAfreshAndOversizeActorsAreRefused) {
   compute::Executor& ray = RayExecutor();
   auto store = OpenStore("recreated-home");
   ASSERT_NE(store, nullptr);
-  const std::string input = *dir_ + "/small.csv";
+  const std::string input = cluster_.dir() + "/small.csv";
   std::ofstream(input) << HousesCsv(20);
   featurestore::IngestOptions options = Options(input);
   options.executor = &ray;
@@ -244,7 +232,7 @@ TEST_F(RayFeatureStoreTest, RecreatedGroupIsIngestedAfreshAndOversizeActorsAreRe
 // their parts are rerun on new actors, and nothing is lost or stored twice.
 TEST_F(RayFeatureStoreTest, KilledWorkerDuringIngestionLosesAndDuplicatesNothing) {
   constexpr int kRows = 24000;
-  const std::string input = *dir_ + "/many.csv";
+  const std::string input = cluster_.dir() + "/many.csv";
   std::ofstream(input) << HousesCsv(kRows);
   compute::Executor& ray = RayExecutor();
   auto store = OpenStore("killed-home");
@@ -257,7 +245,7 @@ TEST_F(RayFeatureStoreTest, KilledWorkerDuringIngestionLosesAndDuplicatesNothing
   std::atomic<int> killed{0};
   std::thread killer([&] {
     const std::string ps = "timeout 20 " + std::string(RAYPIPE_SOURCE_DIR) +
-                           "/scripts/ray-cluster ps " + *dir_ +
+                           "/scripts/ray-cluster ps " + cluster_.dir() +
                            " | awk '/default_worker/ {print $1}'";
     for (int poll = 0; poll < 400 && !done; ++poll) {
       int exit_code = 0;

@@ -55,27 +55,14 @@ using testing_support::Shell;
 class RayMlTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char dir_template[] = "/tmp/rp-XXXXXX";  // short: Ray's socket paths are limited
-    ASSERT_NE(mkdtemp(dir_template), nullptr);
-    dir_ = new std::string(dir_template);
-    std::string address;
-    ASSERT_TRUE(testing_support::StartTestRayCluster(*dir_, 2, &address)) << address;
-    address_ = new std::string(address);
-    std::string node_dir;
-    ASSERT_TRUE(testing_support::AddTestRayNode(*dir_, 2, &node_dir)) << node_dir;
-    node_dir_ = new std::string(node_dir);
+    const std::string error = cluster_.Start(2);
+    ASSERT_TRUE(error.empty()) << error;
+    ASSERT_TRUE(testing_support::AddTestRayNode(cluster_.dir(), 2, &node_dir_)) << node_dir_;
   }
 
   static void TearDownTestSuite() {
     executor_.reset();
-    if (dir_ == nullptr) return;
-    testing_support::StopTestRayCluster(*dir_);
-    delete dir_;
-    dir_ = nullptr;
-    delete address_;
-    address_ = nullptr;
-    delete node_dir_;
-    node_dir_ = nullptr;
+    cluster_.Stop();
   }
 
   // The one Ray executor of this process, opened as `train` and `tune` open it.
@@ -85,7 +72,7 @@ class RayMlTest : public ::testing::Test {
       EXPECT_TRUE(ml::RegisterMlKernels(kernels).ok());
       cli::GlobalOptions options;
       options.executor = cli::ExecutorKind::kRay;
-      options.ray_address = *address_;
+      options.ray_address = cluster_.address();
       options.ray_cpus = 4;  // two nodes of 2 CPUs
       static std::ostringstream sink;
       auto opened = cli::OpenExecutorFor(
@@ -113,7 +100,7 @@ class RayMlTest : public ::testing::Test {
   // resumed by the next).
   ml::DistributedOptions Distributed() {
     ml::DistributedOptions options = distributed_;
-    options.checkpoint_dir = *dir_ + "/checkpoints-" + std::to_string(++runs_);
+    options.checkpoint_dir = cluster_.dir() + "/checkpoints-" + std::to_string(++runs_);
     return options;
   }
 
@@ -152,14 +139,13 @@ class RayMlTest : public ::testing::Test {
     if (cmdline.find("raylet") == std::string::npos) {
       return "parent " + std::to_string(parent) + " is not a raylet";
     }
-    if (cmdline.find(*node_dir_ + "/") != std::string::npos) return *node_dir_;
-    if (cmdline.find(*dir_ + "/ray/") != std::string::npos) return *dir_ + "/ray";
+    if (cmdline.find(node_dir_ + "/") != std::string::npos) return node_dir_;
+    if (cmdline.find(cluster_.dir() + "/ray/") != std::string::npos) return cluster_.dir() + "/ray";
     return "a raylet of another cluster";
   }
 
-  static std::string* dir_;
-  static std::string* address_;
-  static std::string* node_dir_;
+  static inline testing_support::SuiteRayCluster cluster_;
+  static inline std::string node_dir_;
   static std::unique_ptr<compute::Executor> executor_;
   static int runs_;
   data::Table train_;
@@ -169,9 +155,6 @@ class RayMlTest : public ::testing::Test {
   ml::DistributedOptions distributed_;
 };
 
-std::string* RayMlTest::dir_ = nullptr;
-std::string* RayMlTest::address_ = nullptr;
-std::string* RayMlTest::node_dir_ = nullptr;
 std::unique_ptr<compute::Executor> RayMlTest::executor_;
 int RayMlTest::runs_ = 0;
 
@@ -238,7 +221,7 @@ TEST_F(RayMlTest, SpreadPutsTheWorkersOnDifferentNodes) {
     EXPECT_NE((*report)["pid"].get<int64_t>(), static_cast<int64_t>(getpid()));
     nodes.insert(NodeOf(*report));
   }
-  EXPECT_THAT(nodes, ::testing::UnorderedElementsAre(*dir_ + "/ray", *node_dir_));
+  EXPECT_THAT(nodes, ::testing::UnorderedElementsAre(cluster_.dir() + "/ray", node_dir_));
 }
 
 TEST_F(RayMlTest, PlacementGroupsOnRayAreGangsOverTheNodes) {

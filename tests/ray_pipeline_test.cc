@@ -47,29 +47,19 @@ struct Output {
 class RayPipelineTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char dir_template[] = "/tmp/rp-XXXXXX";  // short: Ray's socket paths are limited
-    ASSERT_NE(mkdtemp(dir_template), nullptr);
-    dir_ = new std::string(dir_template);
-    std::string address;
-    ASSERT_TRUE(testing_support::StartTestRayCluster(*dir_, 2, &address)) << address;
-    address_ = new std::string(address);
+    const std::string error = cluster_.Start(2);
+    ASSERT_TRUE(error.empty()) << error;
     Output generate = Raypipe("local", "gen", "datasets housing --rows 3000 --seed 42 --out " +
-                                                  Quote(*dir_ + "/housing.csv"));
+                                                  Quote(cluster_.dir() + "/housing.csv"));
     ASSERT_EQ(generate.exit_code, 0) << generate.all();
   }
 
   static void TearDownTestSuite() {
-    if (dir_ == nullptr) return;
-    testing_support::StopTestRayCluster(*dir_);
-    delete dir_;
-    dir_ = nullptr;
-    delete address_;
-    address_ = nullptr;
+    cluster_.Stop();
   }
 
   void SetUp() override {
-    ASSERT_NE(dir_, nullptr);
-    ASSERT_NE(address_, nullptr) << "the Ray cluster did not start";
+    ASSERT_FALSE(cluster_.address().empty()) << "the Ray cluster did not start";
   }
 
   // Runs bin/raypipe with `args` on `executor` ("local" or "ray") under the home <dir>/<home>.
@@ -78,15 +68,15 @@ class RayPipelineTest : public ::testing::Test {
   static Output Raypipe(const std::string& executor, const std::string& home,
                         const std::string& args, bool json_output = false) {
     std::string command = Quote(std::string(RAYPIPE_BINARY_DIR) + "/bin/raypipe") + " --home " +
-                          Quote(*dir_ + "/" + home) + (json_output ? " --output json" : "");
+                          Quote(cluster_.dir() + "/" + home) + (json_output ? " --output json" : "");
     if (executor == "ray") {
       command = "ASAN_OPTIONS=detect_leaks=0 " + command + " --executor ray --ray-address " +
-                *address_ + " --ray-cpus 2";
+                cluster_.address() + " --ray-cpus 2";
     }
-    command += " " + args + " 2>" + Quote(*dir_ + "/stderr.txt");
+    command += " " + args + " 2>" + Quote(cluster_.dir() + "/stderr.txt");
     Output output;
     output.text = Shell(command, &output.exit_code);
-    std::ifstream error(*dir_ + "/stderr.txt");
+    std::ifstream error(cluster_.dir() + "/stderr.txt");
     output.err = std::string(std::istreambuf_iterator<char>(error), {});
     return output;
   }
@@ -115,7 +105,7 @@ class RayPipelineTest : public ::testing::Test {
                             "pipeline run " +
                                 Quote(std::string(RAYPIPE_SOURCE_DIR) +
                                       "/examples/housing/pipeline.yaml") +
-                                " --param InputData=" + Quote(*dir_ + "/housing.csv") +
+                                " --param InputData=" + Quote(cluster_.dir() + "/housing.csv") +
                                 // 3,000 rows train a coarser model than the gate's 15,000 is
                                 // set for; the gate itself is housing_pipeline_test's subject.
                                 " --param RMSEThreshold=1000000",
@@ -151,12 +141,9 @@ class RayPipelineTest : public ::testing::Test {
     return run;
   }
 
-  static std::string* dir_;
-  static std::string* address_;
+  static inline testing_support::SuiteRayCluster cluster_;
 };
 
-std::string* RayPipelineTest::dir_ = nullptr;
-std::string* RayPipelineTest::address_ = nullptr;
 
 TEST_F(RayPipelineTest, HousingPipelineOnRayMatchesTheLocalExecutor) {
   HousingRun local = RunHousing("local");
@@ -184,7 +171,7 @@ TEST_F(RayPipelineTest, HousingPipelineOnRayMatchesTheLocalExecutor) {
 }
 
 TEST_F(RayPipelineTest, TuneCommandRunsItsTrialsOnRay) {
-  const std::string config = *dir_ + "/tuning.json";
+  const std::string config = cluster_.dir() + "/tuning.json";
   std::ofstream(config) << R"({
     "Strategy": "Random",
     "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "validation:rmse"},
@@ -194,7 +181,7 @@ TEST_F(RayPipelineTest, TuneCommandRunsItsTrialsOnRay) {
     "TrainingJobEarlyStoppingType": "Auto",
     "RandomSeed": 5
   })";
-  const std::string data = Quote(*dir_ + "/housing.csv");
+  const std::string data = Quote(cluster_.dir() + "/housing.csv");
   const std::string args = "tune --config " + Quote(config) + " --train " + data +
                            " --validation " + data + " --target PRICE --hyperparameter num_round=30";
   Output ray = Raypipe("ray", "home-tune", args, true);

@@ -84,4 +84,34 @@ inline void StopTestRayCluster(const std::string& dir) {
   }
 }
 
+// A test suite's cluster: Start in SetUpTestSuite, Stop in TearDownTestSuite.
+class SuiteRayCluster {
+ public:
+  // Starts a cluster of `num_cpus` CPUs in a fresh directory under /tmp (short: Ray's socket
+  // paths are limited). "" when it started, else what failed.
+  std::string Start(int num_cpus) {
+    char dir_template[] = "/tmp/rp-XXXXXX";
+    if (mkdtemp(dir_template) == nullptr) return "cannot create a directory under /tmp";
+    dir_ = dir_template;
+    std::string address;
+    if (!StartTestRayCluster(dir_, num_cpus, &address)) return address;
+    address_ = address;
+    return "";
+  }
+
+  // Stops it as StopTestRayCluster does; nothing when it was never started.
+  void Stop() {
+    if (!dir_.empty()) StopTestRayCluster(dir_);
+    dir_.clear();
+    address_.clear();
+  }
+
+  const std::string& dir() const { return dir_; }
+  const std::string& address() const { return address_; }  // "" unless started
+
+ private:
+  std::string dir_;
+  std::string address_;
+};
+
 }  // namespace raypipe::testing_support
