@@ -1,13 +1,13 @@
 // The serving benchmark's helper (bench/run drives it with wrk):
 //   serving_bench model --out DIR [--rows N] [--rounds R]   train a housing model bundle
-//   serving_bench serve --bundle DIR --port P [--workers N] [--yield 0|1]
+//   serving_bench serve --bundle DIR --port P [--workers N] [--yield never|always|adaptive]
 //                                                  serve it (the endpoint server)
-//   serving_bench static --port P --impl raypipe|httplib [--workers N] [--yield 0|1]
+//   serving_bench static --port P --impl raypipe|httplib [--workers N] [--yield ...]
 //                                                  a static 200 from either HTTP layer, the
 //                                                  measurement behind the choice of server
 //   serving_bench predict --bundle DIR [--reps N]  in-process single-row predict time
-// Servers print "ready PORT" and run until SIGTERM or SIGINT. --yield 1 turns on
-// HttpServerOptions::yield_between_batches (off by default, as in `raypipe serve`).
+// Servers print "ready PORT" and run until SIGTERM or SIGINT. --yield sets
+// HttpServerOptions::yield_mode (default adaptive, as in `raypipe serve`).
 
 #include <signal.h>
 #if RAYPIPE_HAVE_HTTPLIB
@@ -50,6 +50,13 @@ std::string Get(const std::map<std::string, std::string>& flags, const std::stri
                 const std::string& fallback) {
   auto found = flags.find(name);
   return found == flags.end() ? fallback : found->second;
+}
+
+raypipe::serving::YieldMode YieldModeFlag(const std::map<std::string, std::string>& flags) {
+  const std::string mode = Get(flags, "--yield", "adaptive");
+  if (mode == "never") return raypipe::serving::YieldMode::kNever;
+  if (mode == "always") return raypipe::serving::YieldMode::kAlways;
+  return raypipe::serving::YieldMode::kAdaptive;
 }
 
 int Fail(const Status& status) {
@@ -98,7 +105,7 @@ int Serve(const std::map<std::string, std::string>& flags) {
   raypipe::serving::EndpointServerOptions options;
   options.http.port = std::atoi(Get(flags, "--port", "8080").c_str());
   options.http.workers = std::atoi(Get(flags, "--workers", "0").c_str());
-  options.http.yield_between_batches = Get(flags, "--yield", "0") == "1";
+  options.http.yield_mode = YieldModeFlag(flags);
   auto server = raypipe::serving::EndpointServer::Start(options);
   if (!server.ok()) return Fail(server.status());
   raypipe::serving::Variant variant;
@@ -140,7 +147,7 @@ int Static(const std::map<std::string, std::string>& flags) {
   raypipe::serving::HttpServerOptions options;
   options.port = port;
   options.workers = workers;
-  options.yield_between_batches = Get(flags, "--yield", "0") == "1";
+  options.yield_mode = YieldModeFlag(flags);
   auto server = raypipe::serving::HttpServer::Start(
       options, [](const raypipe::serving::HttpRequest&, raypipe::serving::HttpResponse& response) {
         response.body = "ok\n";

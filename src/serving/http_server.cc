@@ -341,8 +341,16 @@ class HttpServer::Worker {
           served = true;
         }
       }
-      // See HttpServerOptions::yield_between_batches.
-      if (served && options_.yield_between_batches) sched_yield();
+      // See HttpServerOptions::yield_mode.
+      if (served && options_.yield_mode == YieldMode::kAlways) {
+        sched_yield();
+      } else if (served && options_.yield_mode == YieldMode::kAdaptive) {
+        const auto start = Clock::now();
+        if (yield_policy_.ShouldYield(start)) {
+          sched_yield();
+          yield_policy_.Yielded(start, Clock::now());
+        }
+      }
       const auto now = Clock::now();
       if (now - last_sweep > std::chrono::seconds(1)) {
         last_sweep = now;
@@ -558,6 +566,7 @@ class HttpServer::Worker {
   std::mutex drain_mutex_;  // guards drain_deadline_
   Clock::time_point drain_deadline_;
   std::unordered_map<int, std::unique_ptr<Connection>> connections_;  // only the loop's thread
+  YieldPolicy yield_policy_;  // only the loop's thread
   std::atomic<size_t> load_{0};  // connections_.size() plus handed-off fds not yet adopted
   std::mutex inbox_mutex_;       // guards inbox_ and inbox_open_
   std::vector<Fd> inbox_;        // connections handed to this loop by others

@@ -49,6 +49,46 @@ using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 // The reason phrase of a status code ("Payload Too Large"); "Unknown" for others.
 std::string_view ReasonPhrase(int status);
 
+enum class YieldMode {
+  kNever,
+  // After every batch. Helps when the threads waiting for the core are clients that need it
+  // briefly (wrk on the same 2 CPUs: p99 2.4 -> 0.7 ms at the same throughput); hurts when they
+  // are CPU-bound (two busy loops beside the server: 109k -> 50k req/s), since they then keep
+  // the core for a whole time slice.
+  kAlways,
+  // After every batch while yields come back quickly; see YieldPolicy.
+  kAdaptive,
+};
+
+// YieldMode::kAdaptive for one event loop. A yield that kept the loop off its CPU for
+// kLongYield or more means a CPU-bound thread took the core for its time slice; when
+// kLongInWindow of a window of kWindow yields were long, the loop stops yielding for kPause, then
+// tries again. (Yields to wrk's threads take tens of microseconds, to a busy loop 3-4 ms.)
+// Not thread-safe: one per loop.
+class YieldPolicy {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::microseconds kLongYield{1000};
+  static constexpr int kWindow = 16;
+  static constexpr int kLongInWindow = 4;
+  static constexpr std::chrono::seconds kPause{1};
+
+  bool ShouldYield(Clock::time_point now) const { return now >= paused_until_; }
+  // A yield began at `start` and returned at `end`.
+  void Yielded(Clock::time_point start, Clock::time_point end) {
+    if (end - start >= kLongYield) ++long_yields_;
+    if (++yields_ < kWindow) return;
+    if (long_yields_ >= kLongInWindow) paused_until_ = end + kPause;
+    yields_ = 0;
+    long_yields_ = 0;
+  }
+
+ private:
+  int yields_ = 0;
+  int long_yields_ = 0;
+  Clock::time_point paused_until_{};
+};
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";  // address to bind; "0.0.0.0" for every interface
   int port = 8080;                 // 0 picks a free port (see HttpServer::port())
@@ -56,12 +96,10 @@ struct HttpServerOptions {
   size_t max_body_bytes = 6 * 1024 * 1024;  // larger Content-Length -> 413 (SageMaker's 6 MB)
   size_t max_header_bytes = 64 * 1024;      // request line + headers; larger -> 431
   std::chrono::milliseconds idle_timeout{60'000};  // an idle keep-alive connection is closed
-  // After each batch of connection events, an event loop yields its CPU (sched_yield), so the
-  // threads waiting for that core run before the next batch instead of after the loop's time
-  // slice. Helps when those threads are the clients (wrk on the same 2 cores: p99 ~4.6 ms ->
-  // ~2 ms, same throughput); hurts when they are CPU-bound neighbours (compilers on the same
-  // cores: throughput fell from ~75k to 15k-49k req/s), hence off by default. See README.md.
-  bool yield_between_batches = false;
+  // Whether an event loop yields its CPU (sched_yield) after each batch of connection events,
+  // so that the threads waiting for that core run before the next batch instead of after the
+  // loop's time slice. See YieldPolicy and README.md.
+  YieldMode yield_mode = YieldMode::kAdaptive;
 };
 
 // Thread-safe. Destruction shuts down with no drain.

@@ -38,6 +38,32 @@ std::unique_ptr<HttpClient> Connect(const HttpServer& server) {
   return client.ok() ? std::move(*client) : nullptr;
 }
 
+TEST(YieldPolicyTest, PausesAfterLongYieldsInAWindowAndTriesAgainLater) {
+  using std::chrono::microseconds;
+  YieldPolicy policy;
+  YieldPolicy::Clock::time_point now{};
+  // `long_ones` of a window of yields kept the loop off its CPU (the first ones); the rest
+  // came back at once.
+  auto window = [&](int long_ones) {
+    for (int i = 0; i < YieldPolicy::kWindow; ++i) {
+      EXPECT_TRUE(policy.ShouldYield(now)) << i;
+      const auto took = i < long_ones ? YieldPolicy::kLongYield : microseconds(20);
+      policy.Yielded(now, now + took);
+      now += took + microseconds(100);
+    }
+  };
+  window(0);
+  window(YieldPolicy::kLongInWindow - 1);  // a client's thread now and then: keeps yielding
+  EXPECT_TRUE(policy.ShouldYield(now));
+  window(YieldPolicy::kLongInWindow);  // a CPU-bound neighbour: pauses
+  EXPECT_FALSE(policy.ShouldYield(now));
+  EXPECT_FALSE(policy.ShouldYield(now + YieldPolicy::kPause - microseconds(200)));
+  now += YieldPolicy::kPause;
+  EXPECT_TRUE(policy.ShouldYield(now));
+  window(0);  // the neighbour is gone: yields go on
+  EXPECT_TRUE(policy.ShouldYield(now));
+}
+
 TEST(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   auto server = StartEcho();
   auto client = Connect(*server);
