@@ -52,8 +52,10 @@ struct BayesianOptions {
   int random_candidates = 2000;
   // Gaussian perturbations of each of the best 5 observations, at two scales.
   int local_candidates = 200;
-  // Exploration margin, in standardized units of the loss.
-  double xi = 0.01;
+  // Exploration margin, in standardized units of the loss. 0.1 rather than the usual 0.01:
+  // on the housing data (20 trials, 5 seeds, two data sets) 0.01 let some seeds settle in a poor
+  // region (medians 7344 and 7246 against Random's 7314 and 7193); 0.1 gave 6955 and 6752.
+  double xi = 0.1;
 };
 
 // `max_points` bounds the grid.
