@@ -42,7 +42,25 @@ std::vector<std::string> SplitComma(std::string_view text) {
   return parts;
 }
 
-// The line's values in order: (series name, value).
+
+}  // namespace
+
+const MetricSeries* TrainResult::Series(std::string_view name) const {
+  for (const MetricSeries& series : history) {
+    if (series.name == name) return &series;
+  }
+  return nullptr;
+}
+
+bool MetricIsMaximized(std::string_view metric) {
+  size_t colon = metric.rfind(':');
+  if (colon != std::string_view::npos) metric = metric.substr(colon + 1);
+  size_t at = metric.find('@');
+  if (at != std::string_view::npos) metric = metric.substr(0, at);
+  return metric == "auc" || metric == "aucpr" || metric == "map" || metric == "ndcg" ||
+         metric == "pre";
+}
+
 Result<std::vector<std::pair<std::string, double>>> ParseEvalLineOrdered(
     std::string_view line, std::span<const std::string> set_names) {
   std::vector<std::pair<std::string, double>> values;
@@ -82,24 +100,6 @@ Result<std::vector<std::pair<std::string, double>>> ParseEvalLineOrdered(
   return values;
 }
 
-}  // namespace
-
-const MetricSeries* TrainResult::Series(std::string_view name) const {
-  for (const MetricSeries& series : history) {
-    if (series.name == name) return &series;
-  }
-  return nullptr;
-}
-
-bool MetricIsMaximized(std::string_view metric) {
-  size_t colon = metric.rfind(':');
-  if (colon != std::string_view::npos) metric = metric.substr(colon + 1);
-  size_t at = metric.find('@');
-  if (at != std::string_view::npos) metric = metric.substr(0, at);
-  return metric == "auc" || metric == "aucpr" || metric == "map" || metric == "ndcg" ||
-         metric == "pre";
-}
-
 Result<RoundMetrics> ParseEvalLine(std::string_view line, std::span<const std::string> set_names) {
   ASSIGN_OR_RETURN(auto ordered, ParseEvalLineOrdered(line, set_names));
   return RoundMetrics(ordered.begin(), ordered.end());
@@ -128,16 +128,49 @@ Result<std::vector<std::string>> ResolveFeatures(const data::Table& table,
   return features;
 }
 
-Result<TrainResult> TrainOnMatrices(const DMatrix& train,
-                                    std::span<const std::pair<std::string, const DMatrix*>> evals,
-                                    const TrainOptions& options) {
+Result<RoundPlan> PlanRounds(const TrainOptions& options) {
   const Hyperparameters& hyperparameters = options.hyperparameters;
   int default_rounds = options.num_boost_round;
   if (hyperparameters.contains("num_boost_round")) {
     ASSIGN_OR_RETURN(default_rounds, ParseCount(hyperparameters, "num_boost_round", 0, 1));
   }
-  ASSIGN_OR_RETURN(int total_rounds, ParseCount(hyperparameters, "num_round", default_rounds, 1));
-  ASSIGN_OR_RETURN(int patience, ParseCount(hyperparameters, "early_stopping_rounds", 0, 0));
+  RoundPlan plan;
+  ASSIGN_OR_RETURN(plan.rounds, ParseCount(hyperparameters, "num_round", default_rounds, 1));
+  ASSIGN_OR_RETURN(plan.patience, ParseCount(hyperparameters, "early_stopping_rounds", 0, 0));
+  return plan;
+}
+
+Status ConfigureBooster(Booster& booster, const Hyperparameters& hyperparameters, int nthread) {
+  if (nthread > 0 && !hyperparameters.contains("nthread")) {
+    RETURN_IF_ERROR(booster.SetParam("nthread", std::to_string(nthread)));
+  }
+  for (const auto& [name, value] : hyperparameters) {
+    if (name.empty() || name.front() == '_' || name == "num_round" ||
+        name == "num_boost_round" || name == "early_stopping_rounds") {
+      continue;
+    }
+    if (name == "eval_metric") {
+      for (const std::string& metric : SplitComma(value)) {
+        RETURN_IF_ERROR(booster.SetParam(name, metric));
+      }
+      continue;
+    }
+    Status status = booster.SetParam(name, value);
+    if (!status.ok()) {
+      return InvalidArgumentError("hyperparameter '" + name + "' = '" + value +
+                                  "': " + std::string(status.message()));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<TrainResult> TrainOnMatrices(const DMatrix& train,
+                                    std::span<const std::pair<std::string, const DMatrix*>> evals,
+                                    const TrainOptions& options) {
+  const Hyperparameters& hyperparameters = options.hyperparameters;
+  ASSIGN_OR_RETURN(const RoundPlan plan, PlanRounds(options));
+  const int total_rounds = plan.rounds;
+  const int patience = plan.patience;
 
   if (patience > 0 && evals.empty()) {
     return InvalidArgumentError("early_stopping_rounds needs at least one evaluation set");
@@ -162,26 +195,7 @@ Result<TrainResult> TrainOnMatrices(const DMatrix& train,
     RETURN_IF_ERROR(booster->LoadModelBytes(bytes));
     ASSIGN_OR_RETURN(start_round, booster->BoostedRounds());
   }
-  if (options.nthread > 0 && !hyperparameters.contains("nthread")) {
-    RETURN_IF_ERROR(booster->SetParam("nthread", std::to_string(options.nthread)));
-  }
-  for (const auto& [name, value] : hyperparameters) {
-    if (name.empty() || name.front() == '_' || name == "num_round" ||
-        name == "num_boost_round" || name == "early_stopping_rounds") {
-      continue;
-    }
-    if (name == "eval_metric") {
-      for (const std::string& metric : SplitComma(value)) {
-        RETURN_IF_ERROR(booster->SetParam(name, metric));
-      }
-      continue;
-    }
-    Status status = booster->SetParam(name, value);
-    if (!status.ok()) {
-      return InvalidArgumentError("hyperparameter '" + name + "' = '" + value +
-                                  "': " + std::string(status.message()));
-    }
-  }
+  RETURN_IF_ERROR(ConfigureBooster(*booster, hyperparameters, options.nthread));
 
   TrainResult result;
   std::string stop_metric = options.early_stopping_metric;

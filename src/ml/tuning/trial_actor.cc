@@ -1,7 +1,6 @@
 #include "ml/tuning/trial_actor.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -174,38 +173,6 @@ bool SameTable(const data::Table& a, const data::Table& b) {
 
 // ---- The actor ----
 
-// Like train.cc: integers may arrive as "100.0" from a tuner or a JSON number.
-Result<int> ParseCount(const Hyperparameters& hyperparameters, const std::string& name,
-                       int fallback, int minimum) {
-  auto found = hyperparameters.find(name);
-  if (found == hyperparameters.end()) return fallback;
-  const std::string& text = found->second;
-  double value = 0.0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || !std::isfinite(value) ||
-      value != std::floor(value) || value < minimum || value > 1e9) {
-    return InvalidArgumentError("hyperparameter '" + name + "': expected an integer >= " +
-                                std::to_string(minimum) + ", found '" + text + "'");
-  }
-  return static_cast<int>(value);
-}
-
-// XGBoost's evaluation line as (series, value) pairs in the line's order.
-Result<std::vector<std::pair<std::string, double>>> OrderedMetrics(
-    const std::string& line, std::span<const std::string> set_names) {
-  std::vector<std::pair<std::string, double>> values;
-  size_t start = line.find('\t');
-  while (start != std::string::npos) {
-    size_t end = line.find('\t', start + 1);
-    std::string token = "\t" + line.substr(start + 1, end == std::string::npos ? end : end - start - 1);
-    start = end;
-    if (token.size() == 1) continue;
-    ASSIGN_OR_RETURN(RoundMetrics one, ParseEvalLine(token, set_names));
-    for (auto& entry : one) values.emplace_back(entry.first, entry.second);
-  }
-  return values;
-}
-
 // One XGBoost training job, trained in steps (the header says how). The same calls as
 // TrainOnMatrices, in the same order, so the booster is the same as ml::Train's.
 class TrialActor final : public compute::MethodActor {
@@ -309,13 +276,9 @@ class TrialActor final : public compute::MethodActor {
 
   Status Prepare() {
     RETURN_IF_ERROR(begin_status_);
-    const Hyperparameters& hyperparameters = options_.hyperparameters;
-    int default_rounds = options_.num_boost_round;
-    if (hyperparameters.contains("num_boost_round")) {
-      ASSIGN_OR_RETURN(default_rounds, ParseCount(hyperparameters, "num_boost_round", 0, 1));
-    }
-    ASSIGN_OR_RETURN(total_rounds_, ParseCount(hyperparameters, "num_round", default_rounds, 1));
-    ASSIGN_OR_RETURN(patience_, ParseCount(hyperparameters, "early_stopping_rounds", 0, 0));
+    ASSIGN_OR_RETURN(const RoundPlan plan, PlanRounds(options_));
+    total_rounds_ = plan.rounds;
+    patience_ = plan.patience;
     if (patience_ > 0 && data_->evals.empty()) {
       return InvalidArgumentError("early_stopping_rounds needs at least one evaluation set");
     }
@@ -323,32 +286,7 @@ class TrialActor final : public compute::MethodActor {
     std::vector<const DMatrix*> cache = {train_matrix_.get()};
     for (const auto& matrix : eval_matrices_) cache.push_back(matrix.get());
     ASSIGN_OR_RETURN(booster_, Booster::Create(cache));
-    if (options_.nthread > 0 && !hyperparameters.contains("nthread")) {
-      RETURN_IF_ERROR(booster_->SetParam("nthread", std::to_string(options_.nthread)));
-    }
-    for (const auto& [name, value] : hyperparameters) {
-      if (name.empty() || name.front() == '_' || name == "num_round" ||
-          name == "num_boost_round" || name == "early_stopping_rounds") {
-        continue;
-      }
-      if (name == "eval_metric") {
-        size_t start = 0;
-        while (start <= value.size()) {
-          size_t comma = std::min(value.find(',', start), value.size());
-          std::string metric = value.substr(start, comma - start);
-          metric.erase(0, metric.find_first_not_of(' '));
-          metric.erase(metric.find_last_not_of(' ') + 1);
-          if (!metric.empty()) RETURN_IF_ERROR(booster_->SetParam(name, metric));
-          start = comma + 1;
-        }
-        continue;
-      }
-      Status status = booster_->SetParam(name, value);
-      if (!status.ok()) {
-        return InvalidArgumentError("hyperparameter '" + name + "' = '" + value +
-                                    "': " + std::string(status.message()));
-      }
-    }
+    RETURN_IF_ERROR(ConfigureBooster(*booster_, options_.hyperparameters, options_.nthread));
     prepared_ = true;
     return Status::Ok();
   }
@@ -366,7 +304,7 @@ class TrialActor final : public compute::MethodActor {
       rounds_done_ = round + 1;
       if (eval_sets_.empty()) continue;
       ASSIGN_OR_RETURN(std::string line, booster_->EvalOneIter(round, eval_sets_));
-      ASSIGN_OR_RETURN(auto values, OrderedMetrics(line, set_names_));
+      ASSIGN_OR_RETURN(auto values, ParseEvalLineOrdered(line, set_names_));
       if (values.empty()) return InternalError("XGBoost reported no metrics: '" + line + "'");
       RoundMetrics metrics(values.begin(), values.end());
       if (round == 0) RETURN_IF_ERROR(StartHistory(values, metrics, line));
