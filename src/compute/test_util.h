@@ -1,7 +1,8 @@
 #pragma once
 
-// Helpers shared by the compute tests: a watchdog so that a deadlock fails the test instead of
-// hanging it, and a barrier with a timeout. Test-only.
+// Helpers shared by the compute tests (and other modules' tests of their kernels): a watchdog so
+// that a deadlock fails the test instead of hanging it, a barrier with a timeout, and a
+// LocalExecutor that moves every value through its codec as Ray would. Test-only.
 
 #include <chrono>
 #include <condition_variable>
@@ -13,6 +14,7 @@
 #include <utility>
 
 #include "compute/executor.h"
+#include "compute/local_executor.h"
 
 namespace raypipe::compute::testing {
 
@@ -31,6 +33,19 @@ inline ActorOptions ActorOpts(Resources resources, std::string name = {}, int ma
   options.name = std::move(name);
   options.max_restarts = max_restarts;
   return options;
+}
+
+// A LocalExecutor of 2 CPUs running `kernels` that serializes and deserializes every value
+// crossing into and out of a kernel (CodecCheck::kRoundTrip) with `codecs` (null: the built-in
+// codecs), as the Ray backend does.
+inline Result<std::unique_ptr<LocalExecutor>> OpenRoundTripExecutor(
+    const KernelRegistry& kernels, const CodecRegistry* codecs = nullptr) {
+  LocalExecutorOptions options;
+  options.registry = &kernels;
+  options.capacity = Resources{2, 0};
+  options.codec_check = CodecCheck::kRoundTrip;
+  options.codecs = codecs;
+  return LocalExecutor::Open(options);
 }
 
 // Aborts the process (with a message) when not destroyed within `limit`.

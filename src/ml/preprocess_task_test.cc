@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "compute/local_executor.h"
+#include "compute/test_util.h"
 #include "core/ids.h"
 #include "data/columnar.h"
 #include "data/csv.h"
@@ -143,11 +144,8 @@ TEST_F(PreprocessTaskTest, RunsAsAKernelWhoseValuesRoundTrip) {
   compute::KernelRegistry kernels;
   ASSERT_TRUE(RegisterPreprocessKernels(kernels).ok());
   EXPECT_EQ(RegisterPreprocessKernels(kernels).code(), StatusCode::kAlreadyExists);
-  compute::LocalExecutorOptions options;
-  options.registry = &kernels;
-  options.capacity = compute::Resources{2.0, 0};
-  options.codec_check = compute::CodecCheck::kRoundTrip;
-  Result<std::unique_ptr<compute::LocalExecutor>> executor = compute::LocalExecutor::Open(options);
+  Result<std::unique_ptr<compute::LocalExecutor>> executor =
+      compute::testing::OpenRoundTripExecutor(kernels);
   ASSERT_TRUE(executor.ok()) << executor.status().ToString();
   Result<compute::ObjectRef> ref = (*executor)->Submit(
       kPreprocessTaskKernel, {compute::Value::Of<json>(ToJson(Spec("housing.csv", "k")))});

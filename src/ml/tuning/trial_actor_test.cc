@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "compute/local_executor.h"
+#include "compute/test_util.h"
 #include "ml/kernels.h"
 #include "ml/test_util.h"
 #include "ml/tuning/tuning_job.h"
@@ -89,12 +90,7 @@ class TrialActorTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(RegisterMlKernels(kernels_).ok());
     ASSERT_TRUE(RegisterMlCodecs(codecs_).ok());
-    compute::LocalExecutorOptions options;
-    options.registry = &kernels_;
-    options.capacity = compute::Resources{2, 0};
-    options.codec_check = compute::CodecCheck::kRoundTrip;
-    options.codecs = &codecs_;
-    auto executor = compute::LocalExecutor::Open(options);
+    auto executor = compute::testing::OpenRoundTripExecutor(kernels_, &codecs_);
     ASSERT_TRUE(executor.ok()) << executor.status();
     executor_ = std::move(*executor);
     train_ = testing::RegressionTable(800, 61);

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "compute/local_executor.h"
+#include "compute/test_util.h"
 #include "data/columnar.h"
 #include "data/csv.h"
 #include "data/housing.h"
@@ -304,11 +305,8 @@ TEST_F(ProcessingStepTest, PreprocessRunsAsAnExecutorTaskWhoseValuesRoundTrip) {
   // as the Ray backend does.
   compute::KernelRegistry kernels;
   ASSERT_TRUE(ml::RegisterPreprocessKernels(kernels).ok());
-  compute::LocalExecutorOptions options;
-  options.registry = &kernels;
-  options.capacity = compute::Resources{2.0, 0};
-  options.codec_check = compute::CodecCheck::kRoundTrip;
-  Result<std::unique_ptr<compute::LocalExecutor>> executor = compute::LocalExecutor::Open(options);
+  Result<std::unique_ptr<compute::LocalExecutor>> executor =
+      compute::testing::OpenRoundTripExecutor(kernels);
   ASSERT_TRUE(executor.ok()) << executor.status().ToString();
   StepContext on_executor = home_.Context(runner_, PreprocessArguments());
   on_executor.executor = executor->get();
