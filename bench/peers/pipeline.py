@@ -24,9 +24,8 @@ import optuna
 import pandas as pd
 import xgboost as xgb
 
-from common import HOUSING_DTYPES
+from common import STORE_COLUMNS, read_housing_records
 
-STORE_COLUMNS = ["record_id", "event_time", "write_time", "api_invocation_time", "is_deleted"]
 
 
 def main():
@@ -38,13 +37,7 @@ def main():
     times = {}
 
     start = time.perf_counter()
-    frame = pd.read_csv(args.housing, dtype=HOUSING_DTYPES)
-    now = time.time()
-    frame["record_id"] = np.arange(len(frame))
-    frame["event_time"] = now
-    frame["write_time"] = now
-    frame["api_invocation_time"] = now
-    frame["is_deleted"] = False
+    frame = read_housing_records(args.housing)
     with sqlite3.connect(os.path.join(args.workdir, "online.db")) as connection:
         frame.to_sql("housing", connection, if_exists="replace", index=False)
     offline = os.path.join(args.workdir, "offline.csv")

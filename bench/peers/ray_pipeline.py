@@ -47,9 +47,8 @@ from ray import tune  # noqa: E402
 from ray.data.preprocessors import StandardScaler  # noqa: E402
 from ray.train.xgboost import RayTrainReportCallback, XGBoostTrainer  # noqa: E402
 
-from common import HOUSING_DTYPES  # noqa: E402
+from common import STORE_COLUMNS, read_housing_records  # noqa: E402
 
-STORE_COLUMNS = ["record_id", "event_time", "write_time", "api_invocation_time", "is_deleted"]
 TARGET = "PRICE"
 STATIC_PARAMS = {"tree_method": "approx", "objective": "reg:squarederror",
                  "eval_metric": ["mae", "rmse"], "seed": 47}
@@ -73,13 +72,7 @@ class IngestActor:
 
 
 def ingest(housing, workdir, actors):
-    frame = pd.read_csv(housing, dtype=HOUSING_DTYPES)
-    now = time.time()
-    frame["record_id"] = np.arange(len(frame))
-    frame["event_time"] = now
-    frame["write_time"] = now
-    frame["api_invocation_time"] = now
-    frame["is_deleted"] = False
+    frame = read_housing_records(housing)
     online = os.path.join(workdir, "online.db")
     offline = os.path.join(workdir, "offline")
     os.makedirs(offline, exist_ok=True)
