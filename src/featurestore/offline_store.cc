@@ -229,9 +229,11 @@ Result<data::Table> FeatureStore::ReadOffline(const std::string& group_name,
   if (!out.ok()) return out.status().WithContext("reading feature group '" + group_name + "'");
   if (!as_of || tables.empty()) return out;
 
+  // The columns that choose the rows: from `out` when it holds every column, else read apart.
+  const std::vector<std::string> key_names = {definition.record_identifier, definition.event_time,
+                                              std::string(kIsDeleted)};
   ASSIGN_OR_RETURN(data::Table keys,
-                   concat({definition.record_identifier, definition.event_time,
-                           std::string(kIsDeleted)}));
+                   columns.empty() ? out->Select(key_names) : concat(key_names));
   const std::vector<int64_t> keep = NewestRowPerId(keys.column(0), keys.column(1),
                                                    keys.column(2).int64s(), ToNanos(*as_of));
   return out->Take(keep);
