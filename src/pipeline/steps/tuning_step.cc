@@ -288,8 +288,7 @@ Result<StepOutcome> TuningStepRunner::Run(StepContext& context) {
   const std::string metric = config.objective_metric;
   // Every training job is a run from its launch to its end, stopped or not. A run whose job
   // never ends (the tuning job failed around it) is marked Failed as its recorder goes.
-  std::map<std::string, std::unique_ptr<experiments::RunRecorder>> runs;
-  std::map<std::string, std::string> run_ids;  // training job name -> its run's id
+  std::map<std::string, std::unique_ptr<experiments::RunRecorder>> runs;  // by job name
   Status runs_status;  // the first failure to record a run
   hooks.on_job_started = [&](const tuning::TrainingJobSummary& summary) {
     if (!runs_status.ok()) return;
@@ -306,7 +305,6 @@ Result<StepOutcome> TuningStepRunner::Run(StepContext& context) {
       runs_status = run.status();
       return;
     }
-    run_ids[summary.name] = (*run)->run_id();
     runs[summary.name] = std::move(run).value();
   };
   auto finish_run = [&](const tuning::TrainingJobSummary& summary) {
@@ -314,7 +312,6 @@ Result<StepOutcome> TuningStepRunner::Run(StepContext& context) {
     if (run == runs.end()) return;
     Status finished = training::FinishRun(*run->second, summary.model.get(),
                                           RunStatusOf(summary.status), summary.failure_reason);
-    runs.erase(run);
     if (runs_status.ok()) runs_status = finished;
   };
   hooks.on_job_done = [log, metric, &finish_run](const tuning::TrainingJobSummary& summary) {
@@ -341,7 +338,6 @@ Result<StepOutcome> TuningStepRunner::Run(StepContext& context) {
   Result<tuning::TuningJobResult> result =
       tuning::RunTuningJob(*context.executor, config, trial, hooks);
 
-  runs.clear();  // jobs that never ended: their runs end Failed
   RETURN_IF_ERROR(runs_status);
   if (context.StopRequested()) return CancelledError("tuning job " + config.name + " stopped");
   if (!result.ok()) return result.status();
@@ -363,8 +359,8 @@ Result<StepOutcome> TuningStepRunner::Run(StepContext& context) {
   json best_json = SummaryJson(*best, config.objective_metric);
   best_json.erase("TrainingJobStatus");
   best_json["ModelArtifacts"] = {{"S3ModelArtifacts", model_uri}};
-  if (auto run_id = run_ids.find(best->name); run_id != run_ids.end()) {
-    best_json["TrainingRunId"] = run_id->second;
+  if (auto run = runs.find(best->name); run != runs.end()) {
+    best_json["TrainingRunId"] = run->second->run_id();
   }
 
   char line[200];
