@@ -5,6 +5,7 @@
 // them with RAYPIPE_UPDATE_GOLDEN=1 (or --update_golden) and review the diff.
 
 #include <fcntl.h>
+#include <gnu/libc-version.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,12 +26,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/huge_pages.h"
+
 extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr char kHousingHeader[] =
@@ -303,6 +307,39 @@ TEST_F(CliTest, RayExecutorWithoutAClusterIsRefusedClearly) {
                             "ingest", "g", "--input", "rows.csv"});
   EXPECT_EQ(no_cluster.exit_code, 1);
   EXPECT_THAT(no_cluster.err, HasSubstr("no Ray cluster answers at 127.0.0.1:1"));
+}
+
+// The training commands re-execute with malloc's huge pages (core/huge_pages.h), where the
+// kernel's transparent huge pages are in madvise mode; the others, and an opted-out run, do not.
+TEST_F(CliTest, TrainingCommandsRunWithMallocHugePages) {
+  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::stringstream mode;
+  mode << thp.rdbuf();
+  if (!raypipe::core::MallocHugePagesTunables(std::nullopt, mode.str(), gnu_get_libc_version())) {
+    GTEST_SKIP() << "transparent huge pages are not in madvise mode here";
+  }
+  const std::string kLine = "malloc uses transparent huge pages";
+  std::map<std::string, std::optional<std::string>> debug = {
+      {"RAYPIPE_LOG_LEVEL", "debug"}, {"RAYPIPE_MALLOC_HUGE_PAGES", std::nullopt},
+      {"GLIBC_TUNABLES", std::nullopt}};
+  Outcome train = Run({"train", "--train", "missing.csv", "--target", "y", "--out", "m"}, debug);
+  EXPECT_EQ(train.exit_code, 1);
+  EXPECT_THAT(train.err, HasSubstr(kLine));
+  EXPECT_THAT(train.err, HasSubstr("missing.csv"));
+
+  Outcome pipeline = Run({"pipeline", "run", "missing.yaml"}, debug);
+  EXPECT_EQ(pipeline.exit_code, 1);
+  EXPECT_THAT(pipeline.err, HasSubstr(kLine));
+
+  Outcome listing = Run({"model", "groups"}, debug);
+  EXPECT_EQ(listing.exit_code, 0) << listing.err;
+  EXPECT_THAT(listing.err, Not(HasSubstr(kLine)));
+
+  debug["RAYPIPE_MALLOC_HUGE_PAGES"] = "0";
+  Outcome opted_out = Run({"train", "--train", "missing.csv", "--target", "y", "--out", "m"},
+                          debug);
+  EXPECT_EQ(opted_out.exit_code, 1);
+  EXPECT_THAT(opted_out.err, Not(HasSubstr(kLine)));
 }
 
 TEST_F(CliTest, HousingIsDeterministicPerSeed) {

@@ -324,8 +324,10 @@ int RunCommandLine(const CommandRegistry& registry, const AppInfo& info,
     env.out.flush();
     return kExitSuccess;
   }
+  const CommandSpec& spec = invocation.node->command();
+  if (env.before_handler) env.before_handler(spec);
   CommandContext context(std::move(invocation.options), env.out, env.err, info.program, command);
-  return invocation.node->command().handler(context, invocation.args);
+  return spec.handler(context, invocation.args);
 }
 
 EnvLookup ProcessEnv() {

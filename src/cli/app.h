@@ -36,6 +36,9 @@ struct RunEnvironment {
   std::ostream& err;
   EnvLookup getenv;                         // RAYPIPE_HOME comes from here
   std::filesystem::path working_directory;  // a relative --home is resolved against it
+  // Called with the command about to run, after parsing succeeded and before its handler;
+  // main() re-executes there for CommandSpec::huge_pages. May be empty.
+  std::function<void(const CommandSpec&)> before_handler = nullptr;
 };
 
 // The outcome of parsing, before anything runs.

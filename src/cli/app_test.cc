@@ -77,6 +77,7 @@ class AppTest : public ::testing::Test {
     ASSERT_TRUE(registry_.Add(std::move(get)).ok());
 
     CommandSpec fail;
+    fail.huge_pages = true;
     fail.path = "broken";
     fail.summary = "Always fails";
     fail.handler = [](CommandContext& context, const ParsedArgs&) {
@@ -95,6 +96,10 @@ class AppTest : public ::testing::Test {
                          return it->second;
                        },
                        "/work/dir"};
+    env.before_handler = [this](const CommandSpec& command) {
+      before_handler_.push_back(command.path + (command.huge_pages ? " (huge pages)" : ""));
+      before_handler_runs_ = runs_;
+    };
     return RunCommandLine(registry_, info_, args, env);
   }
 
@@ -116,7 +121,21 @@ class AppTest : public ::testing::Test {
   uint64_t seed_ = 0;
   double ratio_ = -1;
   std::vector<std::string> params_, ids_;
+  std::vector<std::string> before_handler_;  // the commands before_handler saw
+  int before_handler_runs_ = -1;             // runs_ when it was last called
 };
+
+TEST_F(AppTest, BeforeHandlerSeesOnlyTheCommandAboutToRun) {
+  EXPECT_EQ(Run({"things", "get", "g", "1"}), 0) << err();
+  EXPECT_EQ(before_handler_runs_, 0);  // called before the handler ran
+  EXPECT_EQ(runs_, 1);
+  EXPECT_EQ(Run({"broken"}), 1);
+  // Help, version and usage errors run no handler, so no hook either.
+  EXPECT_EQ(Run({"things", "get", "--help"}), 0);
+  EXPECT_EQ(Run({"--version"}), 0);
+  EXPECT_EQ(Run({"things", "get"}), 2);
+  EXPECT_EQ(before_handler_, (std::vector<std::string>{"things get", "broken (huge pages)"}));
+}
 
 TEST_F(AppTest, FlagsWithSpaceAndEqualsAndDefaults) {
   EXPECT_EQ(Run({"things", "make", "--out", "a.csv", "--seed=7", "--ratio", "0.25"}), 0)

@@ -82,6 +82,9 @@ struct CommandSpec {
   std::vector<ArgSpec> args;
   std::vector<std::string> examples;  // full command lines, shown by --help
   Handler handler;
+  // Runs with malloc's transparent huge pages (core/huge_pages.h): the commands that train
+  // XGBoost models, whose passes over the gradient index are 10-15% faster with them.
+  bool huge_pages = false;
 };
 
 // The values of one invocation's flags and positional arguments, already validated against the

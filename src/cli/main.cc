@@ -20,6 +20,8 @@
 #include "cli/registry.h"
 #include "cli/studio_commands.h"
 #include "cli/version.h"
+#include "core/huge_pages.h"
+#include "core/logging.h"
 
 namespace {
 
@@ -61,6 +63,12 @@ int main(int argc, char** argv) {
     }
     raypipe::cli::RunEnvironment env{std::cout, std::cerr, raypipe::cli::ProcessEnv(),
                                      working_directory};
+    env.before_handler = [argv](const raypipe::cli::CommandSpec& command) {
+      if (command.huge_pages && raypipe::core::ReexecWithMallocHugePages(argv) ==
+                                    raypipe::core::HugePages::kEnabled) {
+        RAYPIPE_LOG(Debug) << "malloc uses transparent huge pages (glibc.malloc.hugetlb=1)";
+      }
+    };
     return raypipe::cli::RunCommandLine(registry, info, args, env);
   } catch (const std::exception& exception) {
     PrintError(std::cerr, "raypipe", std::string("internal: unexpected exception: ") +

@@ -385,6 +385,7 @@ void AddTrainingFlags(CommandSpec& spec) {
 Status RegisterMlCommands(CommandRegistry& registry) {
   CommandSpec train;
   train.path = "train";
+  train.huge_pages = true;
   train.summary = "Train an XGBoost model on CSV data and write a model bundle";
   train.description =
       "Trains with XGBoost's C API, evaluating --validation each round (metric series named "
@@ -417,6 +418,7 @@ Status RegisterMlCommands(CommandRegistry& registry) {
 
   CommandSpec tune;
   tune.path = "tune";
+  tune.huge_pages = true;
   tune.summary = "Tune XGBoost hyperparameters on CSV data (Bayesian, Random, Grid, Hyperband)";
   tune.description =
       "Runs a hyperparameter tuning job: --max-jobs training jobs, --max-parallel-jobs at a "

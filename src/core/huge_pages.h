@@ -1,0 +1,43 @@
+#pragma once
+
+// Malloc's transparent huge pages for a process that trains models.
+//
+// XGBoost walks its gradient index once per boosting round; with 4 KiB pages those walks miss
+// the TLB, and training takes 10-15% longer than with 2 MiB pages (src/ml/README.md). glibc
+// (2.35+) backs malloc's memory with huge pages when the tunable glibc.malloc.hugetlb=1 is set,
+// but tunables are read only when a process starts. So ReexecWithMallocHugePages executes the
+// same binary again, once, with the tunable added, and the new process puts the environment
+// back as it was, so that the processes it starts do not inherit the tunable.
+//
+// It does nothing (and answers kUnchanged) when:
+//   - RAYPIPE_MALLOC_HUGE_PAGES is "0" (the opt-out);
+//   - GLIBC_TUNABLES already sets glibc.malloc.hugetlb (the user chose);
+//   - the kernel's transparent huge pages are not in "madvise" mode ("always" already gives
+//     huge pages, "never" forbids them);
+//   - glibc is older than 2.35;
+//   - the exec fails (the process goes on with small pages).
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace raypipe::core {
+
+enum class HugePages {
+  kUnchanged,  // this process runs as it started
+  kEnabled,    // this process is the re-executed one, with malloc's huge pages
+};
+
+// Returns only when no exec happened or in the re-executed process. Call it first thing in
+// main(), before threads start and before anything is written; `argv` is main's.
+HugePages ReexecWithMallocHugePages(char** argv);
+
+// The decision, apart from the process. `tunables` is GLIBC_TUNABLES (nullopt when unset),
+// `thp_enabled` the text of /sys/kernel/mm/transparent_hugepage/enabled ("always [madvise]
+// never"), `glibc_version` gnu_get_libc_version()'s ("2.36"). Answers the GLIBC_TUNABLES value
+// to re-execute with, or nullopt when huge pages should not (or need not) be asked for.
+std::optional<std::string> MallocHugePagesTunables(const std::optional<std::string>& tunables,
+                                                   std::string_view thp_enabled,
+                                                   std::string_view glibc_version);
+
+}  // namespace raypipe::core
