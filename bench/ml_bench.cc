@@ -183,9 +183,9 @@ int TuneCommand(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc < 2) Die("usage: ml_bench split|train|tune ...");
   std::string command = argv[1];
-  // As `raypipe train` and `raypipe tune` do (CommandSpec::huge_pages); RAYPIPE_MALLOC_HUGE_PAGES=0
-  // measures without.
-  if (command == "train" || command == "tune") core::ReexecWithMallocHugePages(argv);
+  // As `raypipe train` does (CommandSpec::huge_pages); RAYPIPE_MALLOC_HUGE_PAGES=0 measures
+  // without.
+  if (command == "train") core::ReexecWithMallocHugePages(argv);
   if (command == "generate") return Generate(argc, argv);
   if (command == "split") return Split(argc, argv);
   if (command == "train") return TrainCommand(argc, argv);

@@ -309,9 +309,9 @@ TEST_F(CliTest, RayExecutorWithoutAClusterIsRefusedClearly) {
   EXPECT_THAT(no_cluster.err, HasSubstr("no Ray cluster answers at 127.0.0.1:1"));
 }
 
-// The training commands re-execute with malloc's huge pages (core/huge_pages.h), where the
-// kernel's transparent huge pages are in madvise mode; the others, and an opted-out run, do not.
-TEST_F(CliTest, TrainingCommandsRunWithMallocHugePages) {
+// `raypipe train` re-executes with malloc's huge pages (core/huge_pages.h), where the kernel's
+// transparent huge pages are in madvise mode; the other commands, and an opted-out run, do not.
+TEST_F(CliTest, TrainRunsWithMallocHugePages) {
   std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
   std::stringstream mode;
   mode << thp.rdbuf();
@@ -327,9 +327,11 @@ TEST_F(CliTest, TrainingCommandsRunWithMallocHugePages) {
   EXPECT_THAT(train.err, HasSubstr(kLine));
   EXPECT_THAT(train.err, HasSubstr("missing.csv"));
 
-  Outcome pipeline = Run({"pipeline", "run", "missing.yaml"}, debug);
-  EXPECT_EQ(pipeline.exit_code, 1);
-  EXPECT_THAT(pipeline.err, HasSubstr(kLine));
+  Outcome tune = Run({"tune", "--train", "missing.csv", "--target", "y", "--integer", "d=1:3"},
+                     debug);
+  EXPECT_EQ(tune.exit_code, 1);
+  EXPECT_THAT(tune.err, HasSubstr("missing.csv"));
+  EXPECT_THAT(tune.err, Not(HasSubstr(kLine)));
 
   Outcome listing = Run({"model", "groups"}, debug);
   EXPECT_EQ(listing.exit_code, 0) << listing.err;

@@ -82,8 +82,9 @@ struct CommandSpec {
   std::vector<ArgSpec> args;
   std::vector<std::string> examples;  // full command lines, shown by --help
   Handler handler;
-  // Runs with malloc's transparent huge pages (core/huge_pages.h): the commands that train
-  // XGBoost models, whose passes over the gradient index are 10-15% faster with them.
+  // Runs with malloc's transparent huge pages (core/huge_pages.h). Only `raypipe train`: one
+  // XGBoost training measured 10-16% faster with them, while tuning (several jobs one after
+  // another or at once) and ingestion measured 5-10% slower (src/ml/README.md).
   bool huge_pages = false;
 };
 

@@ -317,7 +317,6 @@ Status RegisterExecutionCommands(CommandRegistry& registry) {
 
   CommandSpec retry;
   retry.path = "execution retry";
-  retry.huge_pages = true;
   retry.summary = "Rerun the failed, stopped and unfinished steps under the same id";
   retry.args.push_back(ArgSpec::Required("ID", "The execution id"));
   retry.handler = RunRetry;

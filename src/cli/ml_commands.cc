@@ -418,7 +418,6 @@ Status RegisterMlCommands(CommandRegistry& registry) {
 
   CommandSpec tune;
   tune.path = "tune";
-  tune.huge_pages = true;
   tune.summary = "Tune XGBoost hyperparameters on CSV data (Bayesian, Random, Grid, Hyperband)";
   tune.description =
       "Runs a hyperparameter tuning job: --max-jobs training jobs, --max-parallel-jobs at a "

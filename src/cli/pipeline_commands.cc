@@ -337,7 +337,6 @@ Status RegisterPipelineCommands(CommandRegistry& registry) {
 
   CommandSpec run;
   run.path = "pipeline run";
-  run.huge_pages = true;
   run.summary = "Run a pipeline, showing a line per step";
   run.description =
       "Runs an execution in this process. Exits 0 when it Succeeded, 1 when it Failed or was "

@@ -1,13 +1,14 @@
 #pragma once
 
-// Malloc's transparent huge pages for a process that trains models.
+// Malloc's transparent huge pages for a process that trains one XGBoost model.
 //
-// XGBoost walks its gradient index once per boosting round; with 4 KiB pages those walks miss
-// the TLB, and training takes 10-15% longer than with 2 MiB pages (src/ml/README.md). glibc
+// XGBoost's training time depends on where its gradient index lies: with 4 KiB pages one
+// training at 1M rows took 10-16% longer than with 2 MiB pages (src/ml/README.md). glibc
 // (2.35+) backs malloc's memory with huge pages when the tunable glibc.malloc.hugetlb=1 is set,
 // but tunables are read only when a process starts. So ReexecWithMallocHugePages executes the
 // same binary again, once, with the tunable added, and the new process puts the environment
-// back as it was, so that the processes it starts do not inherit the tunable.
+// back as it was, so that the processes it starts do not inherit the tunable. Measure before
+// using it elsewhere: tuning and ingestion measured slower with it.
 //
 // It does nothing (and answers kUnchanged) when:
 //   - RAYPIPE_MALLOC_HUGE_PAGES is "0" (the opt-out);
