@@ -164,112 +164,130 @@ Status ConfigureBooster(Booster& booster, const Hyperparameters& hyperparameters
   return Status::Ok();
 }
 
-Result<TrainResult> TrainOnMatrices(const DMatrix& train,
-                                    std::span<const std::pair<std::string, const DMatrix*>> evals,
-                                    const TrainOptions& options) {
-  const Hyperparameters& hyperparameters = options.hyperparameters;
+Result<std::unique_ptr<Trainer>> Trainer::Start(
+    const DMatrix& train, std::span<const std::pair<std::string, const DMatrix*>> evals,
+    const TrainOptions& options) {
   ASSIGN_OR_RETURN(const RoundPlan plan, PlanRounds(options));
-  const int total_rounds = plan.rounds;
-  const int patience = plan.patience;
-
-  if (patience > 0 && evals.empty()) {
+  if (plan.patience > 0 && evals.empty()) {
     return InvalidArgumentError("early_stopping_rounds needs at least one evaluation set");
   }
+  std::unique_ptr<Trainer> trainer(new Trainer());
+  trainer->train_ = &train;
+  trainer->total_rounds_ = plan.rounds;
+  trainer->patience_ = plan.patience;
+  trainer->stop_metric_ = options.early_stopping_metric;
   std::vector<const DMatrix*> cache = {&train};
-  std::vector<std::string> set_names;
   for (const auto& [name, matrix] : evals) {
     if (name.empty() || name.find_first_of(":\t") != std::string::npos) {
       return InvalidArgumentError("evaluation set name '" + name +
                                   "' must be non-empty without ':' or tabs");
     }
-    if (std::find(set_names.begin(), set_names.end(), name) != set_names.end()) {
+    if (std::find(trainer->set_names_.begin(), trainer->set_names_.end(), name) !=
+        trainer->set_names_.end()) {
       return InvalidArgumentError("evaluation set '" + name + "' is given twice");
     }
-    set_names.push_back(name);
+    trainer->set_names_.push_back(name);
+    trainer->evals_.emplace_back(name, matrix);
     if (matrix != &train) cache.push_back(matrix);
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<Booster> booster, Booster::Create(cache));
-  int start_round = 0;
+  ASSIGN_OR_RETURN(trainer->booster_, Booster::Create(cache));
   if (options.initial_model != nullptr) {
-    ASSIGN_OR_RETURN(std::string bytes, options.initial_model->SaveModelToBuffer(ModelFormat::kUbjson));
-    RETURN_IF_ERROR(booster->LoadModelBytes(bytes));
-    ASSIGN_OR_RETURN(start_round, booster->BoostedRounds());
+    ASSIGN_OR_RETURN(std::string bytes,
+                     options.initial_model->SaveModelToBuffer(ModelFormat::kUbjson));
+    RETURN_IF_ERROR(trainer->booster_->LoadModelBytes(bytes));
+    ASSIGN_OR_RETURN(trainer->start_round_, trainer->booster_->BoostedRounds());
   }
-  RETURN_IF_ERROR(ConfigureBooster(*booster, hyperparameters, options.nthread));
+  RETURN_IF_ERROR(ConfigureBooster(*trainer->booster_, options.hyperparameters, options.nthread));
+  return trainer;
+}
 
+Result<RoundMetrics> Trainer::Step() {
+  if (booster_ == nullptr || done()) {
+    return FailedPreconditionError("the training job has no rounds left");
+  }
+  const int round = start_round_ + rounds_done_;
+  const int local_round = rounds_done_;
+  RETURN_IF_ERROR(booster_->UpdateOneIter(round, *train_));
+  ++rounds_done_;
+  if (evals_.empty()) return RoundMetrics();
+  ASSIGN_OR_RETURN(std::string line, booster_->EvalOneIter(round, evals_));
+  ASSIGN_OR_RETURN(auto values, ParseEvalLineOrdered(line, set_names_));
+  if (values.empty()) return InternalError("XGBoost reported no metrics: '" + line + "'");
+  RoundMetrics metrics(values.begin(), values.end());
+  if (local_round == 0) {
+    for (const auto& [name, value] : values) history_.push_back({name, {}});
+    if (stop_metric_.empty()) stop_metric_ = values.back().first;
+    if (!metrics.contains(stop_metric_)) {
+      return InvalidArgumentError("early-stopping metric '" + stop_metric_ +
+                                  "' is not among the evaluated metrics ('" + line + "')");
+    }
+    maximize_ = MetricIsMaximized(stop_metric_);
+  }
+  for (MetricSeries& series : history_) {
+    auto found = metrics.find(series.name);
+    series.values.push_back(found == metrics.end() ? std::nan("") : found->second);
+  }
+  double score = metrics[stop_metric_];
+  if (best_iteration_ < 0 || (maximize_ ? score > best_score_ : score < best_score_)) {
+    best_iteration_ = local_round;
+    best_score_ = score;
+  }
+  if (patience_ > 0 && local_round - best_iteration_ >= patience_) stopped_ = true;
+  return metrics;
+}
+
+Result<TrainResult> Trainer::Finish() && {
+  if (booster_ == nullptr) return FailedPreconditionError("the training job has already finished");
+  std::unique_ptr<Booster> booster = std::move(booster_);
   TrainResult result;
-  std::string stop_metric = options.early_stopping_metric;
-  bool maximize = false;
-  int rounds_run = 0;
-  for (int round = start_round; round < total_rounds; ++round) {
-    if (options.cancelled && options.cancelled()) {
-      return CancelledError("training cancelled at round " + std::to_string(round));
-    }
-    RETURN_IF_ERROR(booster->UpdateOneIter(round, train));
-    int local_round = round - start_round;
-    rounds_run = local_round + 1;
-    if (!evals.empty()) {
-      ASSIGN_OR_RETURN(std::string line, booster->EvalOneIter(round, evals));
-      ASSIGN_OR_RETURN(auto values, ParseEvalLineOrdered(line, set_names));
-      if (values.empty()) return InternalError("XGBoost reported no metrics: '" + line + "'");
-      RoundMetrics round_metrics(values.begin(), values.end());
-      if (local_round == 0) {
-        for (const auto& [name, value] : values) result.history.push_back({name, {}});
-        if (stop_metric.empty()) stop_metric = values.back().first;
-        if (!round_metrics.contains(stop_metric)) {
-          return InvalidArgumentError("early-stopping metric '" + stop_metric +
-                                      "' is not among the evaluated metrics ('" + line + "')");
-        }
-        maximize = MetricIsMaximized(stop_metric);
-        result.best_metric = stop_metric;
-      }
-      for (MetricSeries& series : result.history) {
-        auto found = round_metrics.find(series.name);
-        series.values.push_back(found == round_metrics.end() ? std::nan("") : found->second);
-      }
-      double score = round_metrics[stop_metric];
-      bool better = result.best_iteration < 0 ||
-                    (maximize ? score > result.best_score : score < result.best_score);
-      if (better) {
-        result.best_iteration = local_round;
-        result.best_score = score;
-      }
-      bool stop = patience > 0 && local_round - result.best_iteration >= patience;
-      if (options.on_round && !options.on_round(local_round, round_metrics)) stop = true;
-      if (stop) {
-        result.stopped_early = round + 1 < total_rounds;
-        if (options.checkpoint_every > 0 && options.on_checkpoint) {
-          RETURN_IF_ERROR(options.on_checkpoint(round + 1, *booster));
-        }
-        break;
-      }
-    }
-    if (options.checkpoint_every > 0 && options.on_checkpoint &&
-        (round + 1) % options.checkpoint_every == 0) {
-      RETURN_IF_ERROR(options.on_checkpoint(round + 1, *booster));
-    }
-  }
-
-  int final_round = rounds_run - 1;
-  if (patience > 0 && result.best_iteration >= 0 && result.best_iteration < final_round) {
-    ASSIGN_OR_RETURN(booster, booster->Slice(0, start_round + result.best_iteration + 1));
-    final_round = result.best_iteration;
+  int final_round = rounds_done_ - 1;
+  if (patience_ > 0 && best_iteration_ >= 0 && best_iteration_ < final_round) {
+    ASSIGN_OR_RETURN(booster, booster->Slice(0, start_round_ + best_iteration_ + 1));
+    final_round = best_iteration_;
   }
   if (final_round >= 0) {
-    for (const MetricSeries& series : result.history) {
+    for (const MetricSeries& series : history_) {
       result.final_metrics[series.name] = series.values[static_cast<size_t>(final_round)];
     }
   }
-  if (result.best_iteration >= 0) {
+  if (best_iteration_ >= 0) {
     RETURN_IF_ERROR(booster->SetAttr("best_iteration",
-                                     std::to_string(start_round + result.best_iteration)));
+                                     std::to_string(start_round_ + best_iteration_)));
     char score[32];
-    std::snprintf(score, sizeof(score), "%.17g", result.best_score);
+    std::snprintf(score, sizeof(score), "%.17g", best_score_);
     RETURN_IF_ERROR(booster->SetAttr("best_score", score));
   }
   ASSIGN_OR_RETURN(result.rounds, booster->BoostedRounds());
   result.booster = std::move(booster);
+  result.history = std::move(history_);
+  if (best_iteration_ >= 0) result.best_metric = stop_metric_;
+  result.best_iteration = best_iteration_;
+  result.best_score = best_score_;
+  // Fewer rounds than num_round: early_stopping_rounds, on_round or a tuning job stopped it.
+  result.stopped_early = start_round_ + rounds_done_ < total_rounds_;
   return result;
+}
+
+Result<TrainResult> TrainOnMatrices(const DMatrix& train,
+                                    std::span<const std::pair<std::string, const DMatrix*>> evals,
+                                    const TrainOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer, Trainer::Start(train, evals, options));
+  const bool checkpoints = options.checkpoint_every > 0 && options.on_checkpoint != nullptr;
+  while (!trainer->done()) {
+    const int round = trainer->start_round() + trainer->rounds_done();
+    if (options.cancelled && options.cancelled()) {
+      return CancelledError("training cancelled at round " + std::to_string(round));
+    }
+    ASSIGN_OR_RETURN(RoundMetrics metrics, trainer->Step());
+    if (!metrics.empty() && options.on_round &&
+        !options.on_round(trainer->rounds_done() - 1, metrics)) {
+      trainer->Stop();
+    }
+    if (checkpoints && (trainer->stopped() || (round + 1) % options.checkpoint_every == 0)) {
+      RETURN_IF_ERROR(options.on_checkpoint(round + 1, trainer->booster()));
+    }
+  }
+  return std::move(*trainer).Finish();
 }
 
 Result<TrainResult> Train(const data::Table& train, std::span<const EvalSet> evals,

@@ -109,6 +109,61 @@ Result<TrainResult> TrainOnMatrices(const DMatrix& train,
                                     std::span<const std::pair<std::string, const DMatrix*>> evals,
                                     const TrainOptions& options);
 
+// The loop TrainOnMatrices runs, one round per Step, for callers that decide between rounds
+// (a tuning trial advances a few rounds, then its driver applies the median rule or Hyperband's
+// rungs). The same XGBoost calls in the same order as TrainOnMatrices, so the same booster.
+// Holds pointers to the matrices, which must outlive it. Thread-compatible.
+class Trainer {
+ public:
+  // Checks the evaluation sets' names and options' rounds, creates the booster over `train`
+  // and `evals` (loading options.initial_model) and sets the hyperparameters. options.on_round,
+  // checkpoints and cancelled are the caller's to apply; the other fields are used here.
+  static Result<std::unique_ptr<Trainer>> Start(
+      const DMatrix& train, std::span<const std::pair<std::string, const DMatrix*>> evals,
+      const TrainOptions& options);
+
+  // Trains the next round and evaluates it: that round's metrics (empty without evaluation
+  // sets). The first round fixes the history's series and the early-stopping metric
+  // (InvalidArgument when it is not evaluated). FailedPrecondition once done().
+  Result<RoundMetrics> Step();
+  // Ends training after the rounds so far (on_round said stop; a tuning job stopped it).
+  void Stop() { stopped_ = true; }
+
+  // num_round reached, early_stopping_rounds said stop, or Stop().
+  bool done() const { return stopped_ || start_round_ + rounds_done_ >= total_rounds_; }
+  // Stopped by early_stopping_rounds or Stop(), at whatever round.
+  bool stopped() const { return stopped_; }
+  // Rounds trained by this trainer (an initial model's are not counted).
+  int rounds_done() const { return rounds_done_; }
+  // The initial model's rounds (0 without one).
+  int start_round() const { return start_round_; }
+  const Booster& booster() const { return *booster_; }
+  const std::vector<MetricSeries>& history() const { return history_; }
+
+  // The result: the booster cut to the best round when early_stopping_rounds is set, its
+  // best_iteration and best_score attributes, every series' value at that round. Features and
+  // target are left empty. The trainer is spent afterwards.
+  Result<TrainResult> Finish() &&;
+
+ private:
+  Trainer() = default;
+
+  const DMatrix* train_ = nullptr;
+  std::vector<std::pair<std::string, const DMatrix*>> evals_;
+  std::vector<std::string> set_names_;
+  std::unique_ptr<Booster> booster_;
+  int start_round_ = 0;
+  int total_rounds_ = 0;  // including the initial model's
+  int patience_ = 0;
+  int rounds_done_ = 0;
+  bool stopped_ = false;
+  std::vector<MetricSeries> history_;
+  std::string stop_metric_;
+  bool maximize_ = false;
+  int best_iteration_ = -1;  // within this trainer's rounds
+  double best_score_ = 0.0;
+};
+
 // The feature list Train would use for `table`.
 Result<std::vector<std::string>> ResolveFeatures(const data::Table& table,
                                                  const TrainOptions& options);

@@ -170,6 +170,47 @@ TEST_F(TrainTest, CallbackAndCancellationStopTraining) {
   EXPECT_EQ(Train(train_, evals, options_).status().code(), StatusCode::kCancelled);
 }
 
+TEST_F(TrainTest, TrainerStepsToTrainsModelAndStopsWhereTold) {
+  std::vector<EvalSet> evals = {{"validation", &validation_}};
+  auto whole = Train(train_, evals, options_);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+
+  auto train_matrix = DMatrix::FromTable(train_, whole->features, "y");
+  auto validation_matrix = DMatrix::FromTable(validation_, whole->features, "y");
+  ASSERT_TRUE(train_matrix.ok() && validation_matrix.ok());
+  std::vector<std::pair<std::string, const DMatrix*>> sets = {
+      {"validation", validation_matrix->get()}};
+  auto trainer = Trainer::Start(**train_matrix, sets, options_);
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  while (!(*trainer)->done()) {
+    auto metrics = (*trainer)->Step();
+    ASSERT_TRUE(metrics.ok()) << metrics.status();
+    EXPECT_EQ(metrics->at("validation:rmse"),
+              whole->Series("validation:rmse")->values[(*trainer)->rounds_done() - 1]);
+  }
+  EXPECT_EQ((*trainer)->rounds_done(), 30);
+  EXPECT_EQ((*trainer)->Step().status().code(), StatusCode::kFailedPrecondition);
+  auto stepped = std::move(**trainer).Finish();
+  ASSERT_TRUE(stepped.ok()) << stepped.status();
+  EXPECT_FALSE(stepped->stopped_early);
+  EXPECT_EQ(stepped->final_metrics, whole->final_metrics);
+  stepped->features = whole->features;
+  EXPECT_EQ(*PredictTable(*stepped, validation_), *PredictTable(*whole, validation_));
+
+  // Stop() after 4 rounds: a 4-round model, marked as stopped early.
+  auto stopped = Trainer::Start(**train_matrix, sets, options_);
+  ASSERT_TRUE(stopped.ok());
+  for (int round = 0; round < 4; ++round) ASSERT_TRUE((*stopped)->Step().ok());
+  (*stopped)->Stop();
+  EXPECT_TRUE((*stopped)->done());
+  auto short_model = std::move(**stopped).Finish();
+  ASSERT_TRUE(short_model.ok()) << short_model.status();
+  EXPECT_EQ(short_model->rounds, 4);
+  EXPECT_TRUE(short_model->stopped_early);
+  EXPECT_EQ(short_model->final_metrics.at("validation:rmse"),
+            whole->Series("validation:rmse")->values[3]);
+}
+
 TEST_F(TrainTest, BadInputIsReported) {
   auto check = [&](TrainOptions options, StatusCode code, std::string_view text,
                    std::vector<EvalSet> evals = {}) {

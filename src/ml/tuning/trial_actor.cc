@@ -1,8 +1,5 @@
 #include "ml/tuning/trial_actor.h"
 
-#include <algorithm>
-#include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -173,8 +170,8 @@ bool SameTable(const data::Table& a, const data::Table& b) {
 
 // ---- The actor ----
 
-// One XGBoost training job, trained in steps (the header says how). The same calls as
-// TrainOnMatrices, in the same order, so the booster is the same as ml::Train's.
+// One XGBoost training job, trained in steps (the header says how) by ml::Trainer, the loop
+// under ml::Train, so the booster is the same as ml::Train's.
 class TrialActor final : public compute::MethodActor {
  public:
   TrialActor(std::shared_ptr<const TrialData> data, TrainOptions options,
@@ -217,35 +214,23 @@ class TrialActor final : public compute::MethodActor {
                                job.first.features == options_.features &&
                                job.first.target == options_.target &&
                                job.first.nthread == options_.nthread;
+    trainer_.reset();
     if (!same_matrices) {
       eval_sets_.clear();
       eval_matrices_.clear();
       train_matrix_.reset();
-      set_names_.clear();
       prepared_matrices_ = false;
     }
     options_ = std::move(job.first);
     objective_metric_ = std::move(job.second);
     begin_status_ = std::move(spec_status);
-    prepared_ = false;
-    total_rounds_ = 0;
-    patience_ = 0;
-    booster_.reset();
-    rounds_done_ = 0;
-    done_ = false;
-    history_.clear();
-    stop_metric_.clear();
-    maximize_ = false;
-    best_iteration_ = -1;
-    best_score_ = 0.0;
-    stopped_early_ = false;
+    finished_ = false;
   }
 
   // The DMatrices of the training table and the evaluation sets (once per actor, see Begin).
   Status PrepareMatrices() {
     eval_sets_.clear();
     eval_matrices_.clear();
-    set_names_.clear();
     ASSIGN_OR_RETURN(features_, ResolveFeatures(data_->train, options_));
     if (data_->train.num_rows() == 0) return InvalidArgumentError("the training table has no rows");
     DMatrix::Options matrix_options;
@@ -253,14 +238,6 @@ class TrialActor final : public compute::MethodActor {
     ASSIGN_OR_RETURN(train_matrix_, DMatrix::FromTable(data_->train, features_, options_.target,
                                                        matrix_options));
     for (const TrialData::EvalSet& eval : data_->evals) {
-      if (eval.name.empty() || eval.name.find_first_of(":\t") != std::string::npos) {
-        return InvalidArgumentError("evaluation set name '" + eval.name +
-                                    "' must be non-empty without ':' or tabs");
-      }
-      if (std::find(set_names_.begin(), set_names_.end(), eval.name) != set_names_.end()) {
-        return InvalidArgumentError("evaluation set '" + eval.name + "' is given twice");
-      }
-      set_names_.push_back(eval.name);
       if (eval.is_train) {
         eval_sets_.emplace_back(eval.name, train_matrix_.get());
         continue;
@@ -274,115 +251,53 @@ class TrialActor final : public compute::MethodActor {
     return Status::Ok();
   }
 
-  Status Prepare() {
-    RETURN_IF_ERROR(begin_status_);
-    ASSIGN_OR_RETURN(const RoundPlan plan, PlanRounds(options_));
-    total_rounds_ = plan.rounds;
-    patience_ = plan.patience;
-    if (patience_ > 0 && data_->evals.empty()) {
-      return InvalidArgumentError("early_stopping_rounds needs at least one evaluation set");
-    }
-    if (!prepared_matrices_) RETURN_IF_ERROR(PrepareMatrices());
-    std::vector<const DMatrix*> cache = {train_matrix_.get()};
-    for (const auto& matrix : eval_matrices_) cache.push_back(matrix.get());
-    ASSIGN_OR_RETURN(booster_, Booster::Create(cache));
-    RETURN_IF_ERROR(ConfigureBooster(*booster_, options_.hyperparameters, options_.nthread));
-    prepared_ = true;
-    return Status::Ok();
-  }
-
   Result<json> Advance(compute::TaskContext& ctx, int64_t to_round) {
-    if (booster_ == nullptr && prepared_) {
-      return FailedPreconditionError("the training job has already finished");
+    if (finished_) return FailedPreconditionError("the training job has already finished");
+    if (trainer_ == nullptr) {
+      RETURN_IF_ERROR(begin_status_);
+      if (!prepared_matrices_) RETURN_IF_ERROR(PrepareMatrices());
+      ASSIGN_OR_RETURN(trainer_, Trainer::Start(*train_matrix_, eval_sets_, options_));
     }
-    if (!prepared_) RETURN_IF_ERROR(Prepare());
     json new_values = json::object();
-    const int end = static_cast<int>(std::min<int64_t>(to_round, total_rounds_));
-    for (int round = rounds_done_; round < end && !done_; ++round) {
+    while (!trainer_->done() && trainer_->rounds_done() < to_round) {
       RETURN_IF_ERROR(ctx.CheckCancelled());
-      RETURN_IF_ERROR(booster_->UpdateOneIter(round, *train_matrix_));
-      rounds_done_ = round + 1;
-      if (eval_sets_.empty()) continue;
-      ASSIGN_OR_RETURN(std::string line, booster_->EvalOneIter(round, eval_sets_));
-      ASSIGN_OR_RETURN(auto values, ParseEvalLineOrdered(line, set_names_));
-      if (values.empty()) return InternalError("XGBoost reported no metrics: '" + line + "'");
-      RoundMetrics metrics(values.begin(), values.end());
-      if (round == 0) RETURN_IF_ERROR(StartHistory(values, metrics, line));
-      for (MetricSeries& series : history_) {
-        auto found = metrics.find(series.name);
-        double value = found == metrics.end() ? std::nan("") : found->second;
-        series.values.push_back(value);
-        new_values[series.name].push_back(value);
+      ASSIGN_OR_RETURN(RoundMetrics metrics, trainer_->Step());
+      if (trainer_->rounds_done() == 1 && !eval_sets_.empty()) {
+        RETURN_IF_ERROR(CheckObjectiveMetric(metrics));
       }
-      double score = metrics[stop_metric_];
-      if (best_iteration_ < 0 || (maximize_ ? score > best_score_ : score < best_score_)) {
-        best_iteration_ = round;
-        best_score_ = score;
-      }
-      if (patience_ > 0 && round - best_iteration_ >= patience_) {
-        stopped_early_ = round + 1 < total_rounds_;
-        done_ = true;
+      for (const MetricSeries& series : trainer_->history()) {
+        new_values[series.name].push_back(series.values.back());
       }
     }
-    if (rounds_done_ >= total_rounds_) done_ = true;
-    return json{{"rounds", rounds_done_}, {"done", done_}, {"metrics", std::move(new_values)}};
+    return json{{"rounds", trainer_->rounds_done()},
+                {"done", trainer_->done()},
+                {"metrics", std::move(new_values)}};
   }
 
-  Status StartHistory(const std::vector<std::pair<std::string, double>>& values,
-                      const RoundMetrics& metrics, const std::string& line) {
-    for (const auto& [name, value] : values) history_.push_back({name, {}});
-    stop_metric_ = options_.early_stopping_metric.empty() ? values.back().first
-                                                          : options_.early_stopping_metric;
-    if (!metrics.contains(stop_metric_)) {
-      return InvalidArgumentError("early-stopping metric '" + stop_metric_ +
-                                  "' is not among the evaluated metrics ('" + line + "')");
+  Status CheckObjectiveMetric(const RoundMetrics& metrics) const {
+    if (metrics.contains(objective_metric_)) return Status::Ok();
+    std::string available;
+    for (const MetricSeries& series : trainer_->history()) {
+      available += (available.empty() ? "" : ", ") + series.name;
     }
-    maximize_ = MetricIsMaximized(stop_metric_);
-    if (!metrics.contains(objective_metric_)) {
-      std::string available;
-      for (const auto& [name, value] : values) available += (available.empty() ? "" : ", ") + name;
-      return NotFoundError("objective metric '" + objective_metric_ +
-                           "' is not among the training job's metrics (" + available + ")");
-    }
-    return Status::Ok();
+    return NotFoundError("objective metric '" + objective_metric_ +
+                         "' is not among the training job's metrics (" + available + ")");
   }
 
   Result<TrainResult> Finish() {
-    if (booster_ == nullptr) {
-      return FailedPreconditionError(prepared_ ? "the training job has already finished"
-                                               : "the training job has not trained any round");
+    if (finished_) return FailedPreconditionError("the training job has already finished");
+    if (trainer_ == nullptr || trainer_->rounds_done() == 0) {
+      return FailedPreconditionError("the training job has not trained any round");
     }
-    if (rounds_done_ == 0) return FailedPreconditionError("the training job has not trained any round");
     if (eval_sets_.empty() && !objective_metric_.empty()) {
       return NotFoundError("objective metric '" + objective_metric_ +
                            "' is not among the training job's metrics (none)");
     }
-    TrainResult result;
-    int final_round = rounds_done_ - 1;
-    std::unique_ptr<Booster> booster = std::move(booster_);
-    if (patience_ > 0 && best_iteration_ >= 0 && best_iteration_ < final_round) {
-      ASSIGN_OR_RETURN(booster, booster->Slice(0, best_iteration_ + 1));
-      final_round = best_iteration_;
-    }
-    for (const MetricSeries& series : history_) {
-      result.final_metrics[series.name] = series.values[static_cast<size_t>(final_round)];
-    }
-    if (best_iteration_ >= 0) {
-      RETURN_IF_ERROR(booster->SetAttr("best_iteration", std::to_string(best_iteration_)));
-      char score[32];
-      std::snprintf(score, sizeof(score), "%.17g", best_score_);
-      RETURN_IF_ERROR(booster->SetAttr("best_score", score));
-    }
-    ASSIGN_OR_RETURN(result.rounds, booster->BoostedRounds());
-    result.booster = std::move(booster);
+    std::unique_ptr<Trainer> trainer = std::move(trainer_);
+    finished_ = true;
+    ASSIGN_OR_RETURN(TrainResult result, std::move(*trainer).Finish());
     result.features = features_;
     result.target = options_.target;
-    result.history = std::move(history_);
-    result.best_metric = stop_metric_;
-    result.best_iteration = best_iteration_;
-    result.best_score = best_score_;
-    // Stopped before num_round, by early_stopping_rounds or by the tuning job.
-    result.stopped_early = stopped_early_ || rounds_done_ < total_rounds_;
     return result;
   }
 
@@ -392,24 +307,13 @@ class TrialActor final : public compute::MethodActor {
   Status begin_status_;  // a bad spec given to Begin
 
   bool prepared_matrices_ = false;
-  bool prepared_ = false;
-  int total_rounds_ = 0;
-  int patience_ = 0;
   std::vector<std::string> features_;
   std::unique_ptr<DMatrix> train_matrix_;
   std::vector<std::unique_ptr<DMatrix>> eval_matrices_;
   std::vector<std::pair<std::string, const DMatrix*>> eval_sets_;
-  std::vector<std::string> set_names_;
-  std::unique_ptr<Booster> booster_;
 
-  int rounds_done_ = 0;
-  bool done_ = false;
-  std::vector<MetricSeries> history_;
-  std::string stop_metric_;
-  bool maximize_ = false;
-  int best_iteration_ = -1;
-  double best_score_ = 0.0;
-  bool stopped_early_ = false;
+  std::unique_ptr<Trainer> trainer_;  // the job in progress; null before its first round
+  bool finished_ = false;             // Finish was called for this job
 };
 
 }  // namespace

@@ -24,9 +24,9 @@
 //     worker process. A bad spec is InvalidArgument, and so are the job's later calls.
 //
 // Between Advance calls the tuning job's driver applies its early stopping (the median rule,
-// Hyperband's rungs) to the rounds' metrics, then advances or finishes the trial. Training
-// round by round this way gives the same booster as ml::Train with the same options (the same
-// XGBoost calls in the same order).
+// Hyperband's rungs) to the rounds' metrics, then advances or finishes the trial. The trial
+// trains with ml::Trainer, the loop under ml::Train, so it gives the same booster as ml::Train
+// with the same options.
 //
 // Thread-safety: the executor runs an actor's calls one at a time; TrialData is immutable.
 
