@@ -13,7 +13,6 @@ namespace {
 
 constexpr std::string_view kComponent = "experiments";
 constexpr size_t kMaxNameLength = 120;
-constexpr size_t kMaxNamesInErrors = 10;
 
 const std::vector<store::Migration>& Migrations() {
   static const std::vector<store::Migration> kMigrations = {
@@ -55,18 +54,6 @@ const std::vector<store::Migration>& Migrations() {
 constexpr std::string_view kRunColumns =
     "run_id, experiment_name, name, status, source_kind, execution_id, step_name, created_at, "
     "ended_at, failure_reason";
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string joined;
-  for (size_t i = 0; i < names.size() && i < kMaxNamesInErrors; ++i) {
-    if (i > 0) joined += ", ";
-    joined += names[i];
-  }
-  if (names.size() > kMaxNamesInErrors) {
-    joined += ", ... (" + std::to_string(names.size()) + " in all)";
-  }
-  return joined;
-}
 
 Result<RunRecord> RunFromRow(const store::Row& row) {
   RunRecord run;
@@ -177,19 +164,9 @@ Status ExperimentStore::ValidateExperimentName(std::string_view name) {
 }
 
 Status ExperimentStore::ExperimentNotFound(std::string_view name) const {
-  std::string message = "experiment '" + std::string(name) + "' does not exist";
-  Result<std::vector<store::Row>> rows =
-      metadata_->Query("SELECT name FROM experiments_experiments ORDER BY name");
-  if (rows.ok()) {
-    std::vector<std::string> names;
-    for (const store::Row& row : *rows) {
-      Result<std::string> found = row.GetString("name");
-      if (found.ok()) names.push_back(*found);
-    }
-    message += names.empty() ? " (there are no experiments)"
-                             : " (experiments: " + JoinNames(names) + ")";
-  }
-  return NotFoundError(std::move(message));
+  return store::NotFoundAmong(*metadata_, "experiment '" + std::string(name) + "' does not exist",
+                              "SELECT name FROM experiments_experiments ORDER BY name",
+                              "experiments");
 }
 
 Result<Experiment> ExperimentStore::CreateExperiment(std::string_view name,

@@ -13,7 +13,6 @@ namespace {
 
 constexpr std::string_view kComponent = "registry";
 constexpr size_t kMaxGroupNameLength = 63;
-constexpr size_t kMaxNamesInErrors = 10;
 
 constexpr std::string_view kPackageColumns =
     "group_name, version, status, approval_description, model_artifact, model_metrics, "
@@ -22,19 +21,6 @@ constexpr std::string_view kPackageColumns =
 
 std::string Arn(std::string_view group, int64_t version) {
   return "model-package/" + std::string(group) + "/" + std::to_string(version);
-}
-
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string joined;
-  for (size_t i = 0; i < names.size() && i < kMaxNamesInErrors; ++i) {
-    if (i > 0) joined += ", ";
-    joined += names[i];
-  }
-  if (names.size() > kMaxNamesInErrors) {
-    joined += ", ... (" + std::to_string(names.size()) + " in all)";
-  }
-  return joined;
 }
 
 Result<nlohmann::json> ParseStored(const store::Row& row, std::string_view column) {
@@ -231,18 +217,9 @@ Status ModelRegistry::ValidateGroupName(std::string_view group) {
 }
 
 Status ModelRegistry::GroupNotFound(std::string_view group) const {
-  std::string message = "model package group '" + std::string(group) + "' does not exist";
-  Result<std::vector<store::Row>> rows =
-      metadata_->Query("SELECT name FROM registry_groups ORDER BY name");
-  if (rows.ok()) {
-    std::vector<std::string> names;
-    for (const store::Row& row : *rows) {
-      Result<std::string> name = row.GetString("name");
-      if (name.ok()) names.push_back(*name);
-    }
-    message += names.empty() ? " (there are no groups)" : " (groups: " + JoinNames(names) + ")";
-  }
-  return NotFoundError(std::move(message));
+  return store::NotFoundAmong(*metadata_,
+                              "model package group '" + std::string(group) + "' does not exist",
+                              "SELECT name FROM registry_groups ORDER BY name", "groups");
 }
 
 Result<ModelPackageGroup> ModelRegistry::CreateGroup(std::string_view group,
@@ -396,7 +373,7 @@ Result<ModelPackage> ModelRegistry::Describe(std::string_view group, int64_t ver
       ASSIGN_OR_RETURN(int64_t v, row.GetInt64("version"));
       names.push_back(std::to_string(v));
     }
-    message += " (versions: " + JoinNames(names) + ")";
+    message += " (versions: " + store::JoinNames(names) + ")";
   }
   return NotFoundError(std::move(message));
 }
@@ -507,7 +484,7 @@ Result<int64_t> ModelRegistry::DeleteGroup(std::string_view group, bool force) {
     if (!approved.empty()) {
       return FailedPreconditionError(
           "cannot delete model package group '" + std::string(group) +
-          "': it has Approved version(s) " + JoinNames(approved) +
+          "': it has Approved version(s) " + store::JoinNames(approved) +
           " (reject them first, or force the delete)");
     }
   }

@@ -84,4 +84,30 @@ Result<std::optional<std::string>> Row::GetOptionalString(std::string_view name)
   return std::optional<std::string>(std::move(value));
 }
 
+std::string JoinNames(const std::vector<std::string>& names) {
+  constexpr size_t kMaxNames = 10;
+  std::string joined;
+  for (size_t i = 0; i < names.size() && i < kMaxNames; ++i) {
+    if (i > 0) joined += ", ";
+    joined += names[i];
+  }
+  if (names.size() > kMaxNames) joined += ", ... (" + std::to_string(names.size()) + " in all)";
+  return joined;
+}
+
+Status NotFoundAmong(SqlSession& session, std::string message, std::string_view names_query,
+                     std::string_view plural) {
+  Result<std::vector<Row>> rows = session.Query(names_query);
+  if (rows.ok()) {
+    std::vector<std::string> names;
+    for (const Row& row : *rows) {
+      Result<std::string> name = row.GetString("name");
+      if (name.ok()) names.push_back(*std::move(name));
+    }
+    message += names.empty() ? " (there are no " + std::string(plural) + ")"
+                             : " (" + std::string(plural) + ": " + JoinNames(names) + ")";
+  }
+  return NotFoundError(std::move(message));
+}
+
 }  // namespace raypipe::store

@@ -100,4 +100,13 @@ class MetadataStore : public SqlSession {
   virtual Status Transaction(const std::function<Status(SqlSession& session)>& fn) = 0;
 };
 
+// Names for an error message: "a, b, c", at most 10, then ", ... (N in all)".
+std::string JoinNames(const std::vector<std::string>& names);
+
+// NotFound with `message` followed by the names `names_query` answers (its column "name"), so a
+// mistyped name meets the right ones: " (groups: a, b)", or " (there are no groups)" with
+// `plural` "groups". When the query fails, `message` alone.
+Status NotFoundAmong(SqlSession& session, std::string message, std::string_view names_query,
+                     std::string_view plural);
+
 }  // namespace raypipe::store

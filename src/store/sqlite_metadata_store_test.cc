@@ -94,6 +94,24 @@ TEST(SqliteMetadataStoreTest, ChangesCountOnlyTheStatement) {
   EXPECT_EQ(store->Execute("DELETE FROM t WHERE v > 100")->changes, 0);
 }
 
+TEST(SqliteMetadataStoreTest, NotFoundAmongListsTheStoredNames) {
+  auto store = OpenMemory();
+  ASSERT_TRUE(store->Execute("CREATE TABLE things (name TEXT)").ok());
+  const std::string kQuery = "SELECT name FROM things ORDER BY name";
+  Status none = NotFoundAmong(*store, "thing 'x' does not exist", kQuery, "things");
+  EXPECT_EQ(none.code(), StatusCode::kNotFound);
+  EXPECT_EQ(none.message(), "thing 'x' does not exist (there are no things)");
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(store->Execute("INSERT INTO things VALUES (?)", {"t" + std::to_string(10 + i)}).ok());
+  }
+  EXPECT_EQ(NotFoundAmong(*store, "no 'x'", kQuery, "things").message(),
+            "no 'x' (things: t10, t11, t12, t13, t14, t15, t16, t17, t18, t19, ... (12 in all))");
+  // A query that fails leaves the message alone.
+  EXPECT_EQ(NotFoundAmong(*store, "no 'x'", "SELECT name FROM nowhere", "things").message(),
+            "no 'x'");
+  EXPECT_EQ(JoinNames({"a", "b"}), "a, b");
+}
+
 TEST(SqliteMetadataStoreTest, BadSqlAndParametersAreInvalidArgument) {
   auto store = OpenMemory();
   Result<ExecResult> syntax = store->Execute("SELEC 1");
