@@ -2,9 +2,7 @@
 // with the `raypipe endpoint` commands (in process), served by the `raypipe serve` binary (a
 // subprocess that must drain and exit 0 on SIGTERM) and invoked over loopback HTTP.
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +25,7 @@
 #include "registry/model_registry.h"
 #include "serving/http_client.h"
 #include "serving/test_bundle.h"
+#include "serving/test_util.h"
 #include "store/artifact_store.h"
 #include "store/sqlite_metadata_store.h"
 
@@ -41,18 +40,7 @@ struct Outcome {
   std::string err;
 };
 
-// A port that was free a moment ago (the kernel does not hand it out again at once).
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t size = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+using serving::testing::FreePort;
 
 class ServingEndpointTest : public ::testing::Test {
  protected:

@@ -1,9 +1,5 @@
 #include "serving/deploy_step.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <filesystem>
 #include <string>
@@ -21,6 +17,7 @@
 #include "serving/endpoint_store.h"
 #include "serving/http_client.h"
 #include "serving/test_bundle.h"
+#include "serving/test_util.h"
 #include "store/artifact_store.h"
 #include "store/sqlite_metadata_store.h"
 
@@ -31,18 +28,7 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// A port that was free a moment ago.
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t size = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+using serving::testing::FreePort;
 
 // A temp home with a real registry: housing:1 (offset 1000, Approved), housing:2 (offset 2000,
 // Approved), housing:3 (offset 3000, PendingManualApproval), each a real model bundle.
