@@ -269,7 +269,17 @@ TEST_F(ServingEndpointTest, TenUpdatesDuringTenSecondsOfLoadFailNoRequest) {
     const std::string version = update_idx % 2 == 0 ? "housing:2" : "housing:1";
     EXPECT_EQ(Run({"endpoint", "update", "prod", "--model-package", version}).exit_code, 0);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The server picks the last update up within its poll interval plus a model load (longer
+  // under sanitizers and load): the clients go on until it has, for at most 20 s.
+  const std::string kAllSwaps = "raypipe_endpoint_model_swaps_total 11";
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    auto watcher = serving::HttpClient::Connect("127.0.0.1", port);
+    if (watcher.ok()) {
+      auto metrics = (*watcher)->Send("GET", "/metrics");
+      if (metrics.ok() && metrics->body.find(kAllSwaps) != std::string::npos) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   stop = true;
   for (auto& thread : clients) thread.join();
   EXPECT_EQ(failed.load(), 0);
@@ -281,7 +291,7 @@ TEST_F(ServingEndpointTest, TenUpdatesDuringTenSecondsOfLoadFailNoRequest) {
   ASSERT_TRUE(client.ok());
   auto metrics = (*client)->Send("GET", "/metrics");
   ASSERT_TRUE(metrics.ok());
-  EXPECT_THAT(metrics->body, HasSubstr("raypipe_endpoint_model_swaps_total 11"));
+  EXPECT_THAT(metrics->body, HasSubstr(kAllSwaps));
   ASSERT_EQ(::kill(pid, SIGTERM), 0);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
