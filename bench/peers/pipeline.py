@@ -2,7 +2,7 @@
 replaces: pandas + SQLite for the feature store, pandas/numpy preprocessing, Optuna's TPE over
 xgboost for tuning, numpy for the evaluation.
 
-    python pipeline.py HOUSING.csv WORKDIR
+    python pipeline.py HOUSING.csv WORKDIR [--replay JOBS.json]
 
 The same stages and parameters as the pipeline file: ingest the rows with a generated record id
 and event time into SQLite (online) and CSV (offline); read the offline rows back, drop the
@@ -10,6 +10,8 @@ store's columns, shuffle (seed 42), split 60/20/20, standardize on train; 4 tuni
 max_depth [1, 8], eta [0.2, 1], min_child_weight [0, 120], subsample [0.2, 1] with
 tree_method approx, reg:squarederror, eval_metric mae and rmse, seed 47, 100 rounds; evaluate
 the best model on the test set; write the model and evaluation.json.
+With --replay, the tuning trains the given hyperparameter sets (raypipe's tuning jobs, from
+bench/run) one after another instead of Optuna's, so both sides train the same models.
 Prints "ingest_s=... preprocess_s=... tune_s=... evaluate_s=... total_s=...".
 """
 
@@ -32,6 +34,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("housing")
     parser.add_argument("workdir")
+    parser.add_argument("--replay", metavar="JOBS.json",
+                        help="train these hyperparameter sets (a JSON list of objects) instead "
+                             "of Optuna's trials, for a like-for-like tuning time")
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     times = {}
@@ -62,25 +67,33 @@ def main():
     dval = xgb.DMatrix(scaled[1][0], label=scaled[1][1])
     static = {"tree_method": "approx", "objective": "reg:squarederror",
               "eval_metric": ["mae", "rmse"], "seed": 47}
-    models = {}
-
-    def objective(trial):
-        params = dict(static,
-                      max_depth=trial.suggest_int("max_depth", 1, 8),
-                      eta=trial.suggest_float("eta", 0.2, 1.0),
-                      min_child_weight=trial.suggest_int("min_child_weight", 0, 120),
-                      subsample=trial.suggest_float("subsample", 0.2, 1.0))
+    def train_one(tuned):
         history = {}
-        booster = xgb.train(params, dtrain, num_boost_round=100, evals=[(dval, "validation")],
-                            evals_result=history, verbose_eval=False)
-        models[trial.number] = booster
-        return history["validation"]["rmse"][-1]
+        booster = xgb.train(dict(static, **tuned), dtrain, num_boost_round=100,
+                            evals=[(dval, "validation")], evals_result=history, verbose_eval=False)
+        return booster, history["validation"]["rmse"][-1]
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="minimize",
-                                sampler=optuna.samplers.TPESampler(seed=47))
-    study.optimize(objective, n_trials=4)
-    best = models[study.best_trial.number]
+    if args.replay:
+        with open(args.replay) as replay:
+            trained = [train_one(tuned) for tuned in json.load(replay)]
+        best = min(trained, key=lambda pair: pair[1])[0]
+    else:
+        models = {}
+
+        def objective(trial):
+            booster, rmse = train_one({
+                "max_depth": trial.suggest_int("max_depth", 1, 8),
+                "eta": trial.suggest_float("eta", 0.2, 1.0),
+                "min_child_weight": trial.suggest_int("min_child_weight", 0, 120),
+                "subsample": trial.suggest_float("subsample", 0.2, 1.0)})
+            models[trial.number] = booster
+            return rmse
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(direction="minimize",
+                                    sampler=optuna.samplers.TPESampler(seed=47))
+        study.optimize(objective, n_trials=4)
+        best = models[study.best_trial.number]
     times["tune_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
