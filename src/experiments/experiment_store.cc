@@ -255,9 +255,8 @@ Result<RunRecord> ExperimentStore::DescribeRun(std::string_view run_id) const {
                                     {std::string(run_id)}));
   for (const store::Row& row : parameters) {
     ASSIGN_OR_RETURN(std::string name, row.GetString("name"));
-    ASSIGN_OR_RETURN(std::string text, row.GetString("value"));
-    Result<nlohmann::json> value = core::ParseJson(text, "experiments_parameters." + name);
-    if (!value.ok()) return DataLossError(std::string(value.status().message()));
+    Result<nlohmann::json> value = store::GetJsonCell(row, "value");
+    if (!value.ok()) return value.status().WithContext("run parameter '" + name + "'");
     run.parameters[name] = std::move(*value);
   }
   return run;

@@ -23,14 +23,6 @@ std::string Arn(std::string_view group, int64_t version) {
   return "model-package/" + std::string(group) + "/" + std::to_string(version);
 }
 
-Result<nlohmann::json> ParseStored(const store::Row& row, std::string_view column) {
-  ASSIGN_OR_RETURN(std::string text, row.GetString(column));
-  Result<nlohmann::json> parsed =
-      core::ParseJson(text, "registry_packages." + std::string(column));
-  if (!parsed.ok()) return DataLossError(std::string(parsed.status().message()));
-  return parsed;
-}
-
 Result<ModelPackage> PackageFromRow(const store::Row& row) {
   ModelPackage package;
   ASSIGN_OR_RETURN(package.group, row.GetString("group_name"));
@@ -39,14 +31,15 @@ Result<ModelPackage> PackageFromRow(const store::Row& row) {
   ASSIGN_OR_RETURN(package.status, ParseApprovalStatus(status));
   ASSIGN_OR_RETURN(package.approval_description, row.GetString("approval_description"));
   ASSIGN_OR_RETURN(package.model_artifact, row.GetString("model_artifact"));
-  ASSIGN_OR_RETURN(package.model_metrics, ParseStored(row, "model_metrics"));
-  ASSIGN_OR_RETURN(package.inference_specification, ParseStored(row, "inference_specification"));
+  ASSIGN_OR_RETURN(package.model_metrics, store::GetJsonCell(row, "model_metrics"));
+  ASSIGN_OR_RETURN(package.inference_specification,
+                   store::GetJsonCell(row, "inference_specification"));
   ASSIGN_OR_RETURN(package.description, row.GetString("description"));
   ASSIGN_OR_RETURN(package.created_at, row.GetString("created_at"));
   ASSIGN_OR_RETURN(package.updated_at, row.GetString("updated_at"));
   ASSIGN_OR_RETURN(package.lineage.training_run_id, row.GetString("training_run_id"));
   ASSIGN_OR_RETURN(package.lineage.execution_id, row.GetString("execution_id"));
-  ASSIGN_OR_RETURN(nlohmann::json data, ParseStored(row, "data_artifacts"));
+  ASSIGN_OR_RETURN(nlohmann::json data, store::GetJsonCell(row, "data_artifacts"));
   if (!data.is_array()) return DataLossError("registry_packages.data_artifacts: not an array");
   for (const nlohmann::json& digest : data) {
     if (!digest.is_string()) {
@@ -56,7 +49,7 @@ Result<ModelPackage> PackageFromRow(const store::Row& row) {
   }
   ASSIGN_OR_RETURN(package.lineage.step_name, row.GetString("step_name"));
   ASSIGN_OR_RETURN(package.customer_metadata_properties,
-                   ParseStored(row, "customer_metadata_properties"));
+                   store::GetJsonCell(row, "customer_metadata_properties"));
   if (!package.customer_metadata_properties.is_object()) {
     return DataLossError("registry_packages.customer_metadata_properties: not an object");
   }

@@ -1,5 +1,7 @@
 #include "store/metadata_store.h"
 
+#include "core/json.h"
+
 namespace raypipe::store {
 namespace {
 
@@ -82,6 +84,14 @@ Result<std::optional<std::string>> Row::GetOptionalString(std::string_view name)
   if (is_null) return std::optional<std::string>();
   ASSIGN_OR_RETURN(std::string value, GetString(name));
   return std::optional<std::string>(std::move(value));
+}
+
+Result<nlohmann::json> GetJsonCell(const Row& row, std::string_view column) {
+  ASSIGN_OR_RETURN(std::string text, row.GetString(column));
+  Result<nlohmann::json> parsed =
+      core::ParseJson(text, "metadata column '" + std::string(column) + "'");
+  if (!parsed.ok()) return DataLossError(std::string(parsed.status().message()));
+  return parsed;
 }
 
 std::string JoinNames(const std::vector<std::string>& names) {

@@ -17,6 +17,8 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/status.h"
 
 namespace raypipe::store {
@@ -99,6 +101,10 @@ class MetadataStore : public SqlSession {
   // itself (not `session`) from inside fn is refused with FailedPrecondition.
   virtual Status Transaction(const std::function<Status(SqlSession& session)>& fn) = 0;
 };
+
+// The JSON a TEXT cell holds. A cell that does not parse is DataLoss naming the column and the
+// parser's line and column (the database was written by raypipe, so this is corruption).
+Result<nlohmann::json> GetJsonCell(const Row& row, std::string_view column);
 
 // Names for an error message: "a, b, c", at most 10, then ", ... (N in all)".
 std::string JoinNames(const std::vector<std::string>& names);

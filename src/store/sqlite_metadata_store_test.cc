@@ -112,6 +112,21 @@ TEST(SqliteMetadataStoreTest, NotFoundAmongListsTheStoredNames) {
   EXPECT_EQ(JoinNames({"a", "b"}), "a, b");
 }
 
+TEST(SqliteMetadataStoreTest, GetJsonCellParsesOrReportsDataLoss) {
+  auto store = OpenMemory();
+  ASSERT_TRUE(store->Execute("CREATE TABLE docs (body TEXT)").ok());
+  ASSERT_TRUE(store->Execute("INSERT INTO docs VALUES ('{\"a\": [1, 2]}'), ('{\"a\": ')").ok());
+  auto rows = store->Query("SELECT body FROM docs ORDER BY rowid");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  auto good = GetJsonCell((*rows)[0], "body");
+  ASSERT_TRUE(good.ok()) << good.status();
+  EXPECT_EQ((*good)["a"][1], 2);
+  auto bad = GetJsonCell((*rows)[1], "body");
+  EXPECT_EQ(bad.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(bad.status().message(), HasSubstr("metadata column 'body'"));
+  EXPECT_EQ(GetJsonCell((*rows)[0], "nope").status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(SqliteMetadataStoreTest, BadSqlAndParametersAreInvalidArgument) {
   auto store = OpenMemory();
   Result<ExecResult> syntax = store->Execute("SELEC 1");

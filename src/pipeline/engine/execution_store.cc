@@ -45,15 +45,6 @@ const std::vector<store::Migration>& Migrations() {
   return kMigrations;
 }
 
-Result<nlohmann::json> ParseStoredJson(const Row& row, std::string_view column) {
-  ASSIGN_OR_RETURN(std::string text, row.GetString(column));
-  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) {
-    return DataLossError("metadata column '" + std::string(column) + "' holds invalid JSON");
-  }
-  return value;
-}
-
 Result<PipelineRecord> PipelineFromRow(const Row& row) {
   PipelineRecord r;
   ASSIGN_OR_RETURN(r.name, row.GetString("name"));
@@ -74,9 +65,9 @@ Result<ExecutionRecord> ExecutionFromRow(const Row& row) {
   ASSIGN_OR_RETURN(r.source_name, row.GetString("source_name"));
   ASSIGN_OR_RETURN(r.pipeline_dir, row.GetString("pipeline_dir"));
   ASSIGN_OR_RETURN(r.definition_text, row.GetString("definition_text"));
-  ASSIGN_OR_RETURN(r.parameters, ParseStoredJson(row, "parameters"));
+  ASSIGN_OR_RETURN(r.parameters, store::GetJsonCell(row, "parameters"));
   ASSIGN_OR_RETURN(r.from_execution, row.GetString("from_execution"));
-  ASSIGN_OR_RETURN(nlohmann::json selected, ParseStoredJson(row, "selected_steps"));
+  ASSIGN_OR_RETURN(nlohmann::json selected, store::GetJsonCell(row, "selected_steps"));
   for (const auto& step : selected) {
     if (step.is_string()) r.selected_steps.push_back(step.get<std::string>());
   }
@@ -100,9 +91,9 @@ Result<StepRunRecord> StepRunFromRow(const Row& row) {
   ASSIGN_OR_RETURN(r.failure_reason, row.GetString("failure_reason"));
   ASSIGN_OR_RETURN(r.cache_hit_source, row.GetString("cache_hit_source"));
   ASSIGN_OR_RETURN(r.selective_source, row.GetString("selective_source"));
-  ASSIGN_OR_RETURN(r.properties, ParseStoredJson(row, "properties"));
+  ASSIGN_OR_RETURN(r.properties, store::GetJsonCell(row, "properties"));
   ASSIGN_OR_RETURN(r.cache_key, row.GetString("cache_key"));
-  ASSIGN_OR_RETURN(r.cache_explain, ParseStoredJson(row, "cache_explain"));
+  ASSIGN_OR_RETURN(r.cache_explain, store::GetJsonCell(row, "cache_explain"));
   ASSIGN_OR_RETURN(r.start_time, row.GetString("start_time"));
   ASSIGN_OR_RETURN(r.end_time, row.GetString("end_time"));
   ASSIGN_OR_RETURN(r.log_path, row.GetString("log_path"));
