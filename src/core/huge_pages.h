@@ -29,8 +29,9 @@ enum class HugePages {
   kEnabled,    // this process is the re-executed one, with malloc's huge pages
 };
 
-// Returns only when no exec happened or in the re-executed process. Call it first thing in
-// main(), before threads start and before anything is written; `argv` is main's.
+// Returns only when no exec happened or in the re-executed process, which runs main() again
+// from the start. Call it from main()'s thread before other threads start and before anything
+// is written (raypipe calls it once the command line has parsed); `argv` is main's.
 HugePages ReexecWithMallocHugePages(char** argv);
 
 // The decision, apart from the process. `tunables` is GLIBC_TUNABLES (nullopt when unset),
