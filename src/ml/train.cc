@@ -42,25 +42,7 @@ std::vector<std::string> SplitComma(std::string_view text) {
   return parts;
 }
 
-
-}  // namespace
-
-const MetricSeries* TrainResult::Series(std::string_view name) const {
-  for (const MetricSeries& series : history) {
-    if (series.name == name) return &series;
-  }
-  return nullptr;
-}
-
-bool MetricIsMaximized(std::string_view metric) {
-  size_t colon = metric.rfind(':');
-  if (colon != std::string_view::npos) metric = metric.substr(colon + 1);
-  size_t at = metric.find('@');
-  if (at != std::string_view::npos) metric = metric.substr(0, at);
-  return metric == "auc" || metric == "aucpr" || metric == "map" || metric == "ndcg" ||
-         metric == "pre";
-}
-
+// XGBoost's evaluation line's values in order: (series name, value). See ParseEvalLine.
 Result<std::vector<std::pair<std::string, double>>> ParseEvalLineOrdered(
     std::string_view line, std::span<const std::string> set_names) {
   std::vector<std::pair<std::string, double>> values;
@@ -100,6 +82,71 @@ Result<std::vector<std::pair<std::string, double>>> ParseEvalLineOrdered(
   return values;
 }
 
+// The boosting rounds and the early-stopping patience `options` ask for: num_round, else
+// num_boost_round, else options.num_boost_round; early_stopping_rounds (0 = off). Integers may
+// be written "100.0". InvalidArgument names a value that is not an integer in range.
+struct RoundPlan {
+  int rounds = 0;
+  int patience = 0;
+};
+Result<RoundPlan> PlanRounds(const TrainOptions& options) {
+  const Hyperparameters& hyperparameters = options.hyperparameters;
+  int default_rounds = options.num_boost_round;
+  if (hyperparameters.contains("num_boost_round")) {
+    ASSIGN_OR_RETURN(default_rounds, ParseCount(hyperparameters, "num_boost_round", 0, 1));
+  }
+  RoundPlan plan;
+  ASSIGN_OR_RETURN(plan.rounds, ParseCount(hyperparameters, "num_round", default_rounds, 1));
+  ASSIGN_OR_RETURN(plan.patience, ParseCount(hyperparameters, "early_stopping_rounds", 0, 0));
+  return plan;
+}
+
+// Sets `hyperparameters` on `booster` as Train does: "nthread" = `nthread` first when it is
+// positive and not among them; eval_metric's comma-separated metrics one by one; raypipe's own
+// keys (num_round, num_boost_round, early_stopping_rounds, names starting with '_') skipped.
+// InvalidArgument names a hyperparameter XGBoost rejects.
+Status ConfigureBooster(Booster& booster, const Hyperparameters& hyperparameters, int nthread) {
+  if (nthread > 0 && !hyperparameters.contains("nthread")) {
+    RETURN_IF_ERROR(booster.SetParam("nthread", std::to_string(nthread)));
+  }
+  for (const auto& [name, value] : hyperparameters) {
+    if (name.empty() || name.front() == '_' || name == "num_round" ||
+        name == "num_boost_round" || name == "early_stopping_rounds") {
+      continue;
+    }
+    if (name == "eval_metric") {
+      for (const std::string& metric : SplitComma(value)) {
+        RETURN_IF_ERROR(booster.SetParam(name, metric));
+      }
+      continue;
+    }
+    Status status = booster.SetParam(name, value);
+    if (!status.ok()) {
+      return InvalidArgumentError("hyperparameter '" + name + "' = '" + value +
+                                  "': " + std::string(status.message()));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const MetricSeries* TrainResult::Series(std::string_view name) const {
+  for (const MetricSeries& series : history) {
+    if (series.name == name) return &series;
+  }
+  return nullptr;
+}
+
+bool MetricIsMaximized(std::string_view metric) {
+  size_t colon = metric.rfind(':');
+  if (colon != std::string_view::npos) metric = metric.substr(colon + 1);
+  size_t at = metric.find('@');
+  if (at != std::string_view::npos) metric = metric.substr(0, at);
+  return metric == "auc" || metric == "aucpr" || metric == "map" || metric == "ndcg" ||
+         metric == "pre";
+}
+
 Result<RoundMetrics> ParseEvalLine(std::string_view line, std::span<const std::string> set_names) {
   ASSIGN_OR_RETURN(auto ordered, ParseEvalLineOrdered(line, set_names));
   return RoundMetrics(ordered.begin(), ordered.end());
@@ -126,42 +173,6 @@ Result<std::vector<std::string>> ResolveFeatures(const data::Table& table,
                                 options.target + "'");
   }
   return features;
-}
-
-Result<RoundPlan> PlanRounds(const TrainOptions& options) {
-  const Hyperparameters& hyperparameters = options.hyperparameters;
-  int default_rounds = options.num_boost_round;
-  if (hyperparameters.contains("num_boost_round")) {
-    ASSIGN_OR_RETURN(default_rounds, ParseCount(hyperparameters, "num_boost_round", 0, 1));
-  }
-  RoundPlan plan;
-  ASSIGN_OR_RETURN(plan.rounds, ParseCount(hyperparameters, "num_round", default_rounds, 1));
-  ASSIGN_OR_RETURN(plan.patience, ParseCount(hyperparameters, "early_stopping_rounds", 0, 0));
-  return plan;
-}
-
-Status ConfigureBooster(Booster& booster, const Hyperparameters& hyperparameters, int nthread) {
-  if (nthread > 0 && !hyperparameters.contains("nthread")) {
-    RETURN_IF_ERROR(booster.SetParam("nthread", std::to_string(nthread)));
-  }
-  for (const auto& [name, value] : hyperparameters) {
-    if (name.empty() || name.front() == '_' || name == "num_round" ||
-        name == "num_boost_round" || name == "early_stopping_rounds") {
-      continue;
-    }
-    if (name == "eval_metric") {
-      for (const std::string& metric : SplitComma(value)) {
-        RETURN_IF_ERROR(booster.SetParam(name, metric));
-      }
-      continue;
-    }
-    Status status = booster.SetParam(name, value);
-    if (!status.ok()) {
-      return InvalidArgumentError("hyperparameter '" + name + "' = '" + value +
-                                  "': " + std::string(status.message()));
-    }
-  }
-  return Status::Ok();
 }
 
 Result<std::unique_ptr<Trainer>> Trainer::Start(

@@ -168,29 +168,11 @@ class Trainer {
 Result<std::vector<std::string>> ResolveFeatures(const data::Table& table,
                                                  const TrainOptions& options);
 
-// The boosting rounds and the early-stopping patience `options` ask for: num_round, else
-// num_boost_round, else options.num_boost_round; early_stopping_rounds (0 = off). Integers may
-// be written "100.0". InvalidArgument names a value that is not an integer in range.
-struct RoundPlan {
-  int rounds = 0;
-  int patience = 0;
-};
-Result<RoundPlan> PlanRounds(const TrainOptions& options);
-
-// Sets `hyperparameters` on `booster` as Train does: "nthread" = `nthread` first when it is
-// positive and not among them; eval_metric's comma-separated metrics one by one; raypipe's own
-// keys (num_round, num_boost_round, early_stopping_rounds, names starting with '_') skipped.
-// InvalidArgument names a hyperparameter XGBoost rejects.
-Status ConfigureBooster(Booster& booster, const Hyperparameters& hyperparameters, int nthread);
-
 // True for metrics where larger is better (auc, aucpr, map, ndcg, pre and their @ forms).
 bool MetricIsMaximized(std::string_view metric);
 
 // Parses XGBoost's evaluation line "[3]\ttrain-rmse:1.5\tvalidation-rmse:2.5" for the given
 // set names into {"train:rmse": 1.5, "validation:rmse": 2.5}. InvalidArgument when malformed.
 Result<RoundMetrics> ParseEvalLine(std::string_view line, std::span<const std::string> set_names);
-// The same values in the line's order: (series name, value).
-Result<std::vector<std::pair<std::string, double>>> ParseEvalLineOrdered(
-    std::string_view line, std::span<const std::string> set_names);
 
 }  // namespace raypipe::ml
