@@ -5,7 +5,6 @@
 // them with RAYPIPE_UPDATE_GOLDEN=1 (or --update_golden) and review the diff.
 
 #include <fcntl.h>
-#include <gnu/libc-version.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -312,10 +311,7 @@ TEST_F(CliTest, RayExecutorWithoutAClusterIsRefusedClearly) {
 // `raypipe train` re-executes with malloc's huge pages (core/huge_pages.h), where the kernel's
 // transparent huge pages are in madvise mode; the other commands, and an opted-out run, do not.
 TEST_F(CliTest, TrainRunsWithMallocHugePages) {
-  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::stringstream mode;
-  mode << thp.rdbuf();
-  if (!raypipe::core::MallocHugePagesTunables(std::nullopt, mode.str(), gnu_get_libc_version())) {
+  if (!raypipe::core::MallocHugePagesAvailable()) {
     GTEST_SKIP() << "transparent huge pages are not in madvise mode here";
   }
   const std::string kLine = "malloc uses transparent huge pages";

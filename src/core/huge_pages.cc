@@ -5,8 +5,8 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+
+#include "core/env.h"
 
 namespace raypipe::core {
 namespace {
@@ -32,11 +32,10 @@ void SetTunables(const std::optional<std::string>& value) {
   }
 }
 
-std::string ReadSmallFile(const char* path) {
-  std::ifstream file(path);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
+// The kernel's transparent huge page mode ("always [madvise] never"); empty when unreadable.
+std::string ThpEnabledText() {
+  Result<std::string> text = DefaultEnv()->ReadFile("/sys/kernel/mm/transparent_hugepage/enabled");
+  return text.ok() ? *std::move(text) : std::string();
 }
 
 // True when "MAJOR.MINOR..." is at least 2.35, the first glibc with glibc.malloc.hugetlb.
@@ -62,6 +61,11 @@ std::optional<std::string> MallocHugePagesTunables(const std::optional<std::stri
   return *tunables + ":" + setting;
 }
 
+bool MallocHugePagesAvailable() {
+  return MallocHugePagesTunables(std::nullopt, ThpEnabledText(), gnu_get_libc_version())
+      .has_value();
+}
+
 HugePages ReexecWithMallocHugePages(char** argv) {
   if (std::optional<std::string> saved = GetEnv(kSavedVariable)) {
     // The re-executed process: the tunable has been read; put the environment back.
@@ -75,8 +79,7 @@ HugePages ReexecWithMallocHugePages(char** argv) {
   }
   std::optional<std::string> original = GetEnv(kTunablesVariable);
   std::optional<std::string> tunables = MallocHugePagesTunables(
-      original, ReadSmallFile("/sys/kernel/mm/transparent_hugepage/enabled"),
-      gnu_get_libc_version());
+      original, ThpEnabledText(), gnu_get_libc_version());
   if (!tunables.has_value()) return HugePages::kUnchanged;
   setenv(kSavedVariable, original.has_value() ? ("=" + *original).c_str() : "-", 1);
   setenv(kTunablesVariable, tunables->c_str(), 1);

@@ -34,6 +34,10 @@ enum class HugePages {
 // is written (raypipe calls it once the command line has parsed); `argv` is main's.
 HugePages ReexecWithMallocHugePages(char** argv);
 
+// Whether this machine lets the tunable give malloc huge pages: the kernel's transparent huge
+// pages in madvise mode and glibc 2.35 or later.
+bool MallocHugePagesAvailable();
+
 // The decision, apart from the process. `tunables` is GLIBC_TUNABLES (nullopt when unset),
 // `thp_enabled` the text of /sys/kernel/mm/transparent_hugepage/enabled ("always [madvise]
 // never"), `glibc_version` gnu_get_libc_version()'s ("2.36"). Answers the GLIBC_TUNABLES value

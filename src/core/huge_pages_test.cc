@@ -1,12 +1,9 @@
 #include "core/huge_pages.h"
 
-#include <gnu/libc-version.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 
 namespace raypipe::core {
@@ -60,12 +57,9 @@ std::map<std::string, std::string> RunProbe(const std::string& environment) {
 class ReexecWithMallocHugePagesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::ifstream file("/sys/kernel/mm/transparent_hugepage/enabled");
-    std::stringstream mode;
-    mode << file.rdbuf();
-    if (!MallocHugePagesTunables(std::nullopt, mode.str(), gnu_get_libc_version())) {
-      GTEST_SKIP() << "transparent huge pages are not in madvise mode here ('" << mode.str()
-                   << "') or glibc is older than 2.35";
+    if (!MallocHugePagesAvailable()) {
+      GTEST_SKIP() << "transparent huge pages are not in madvise mode here or glibc is older "
+                      "than 2.35";
     }
   }
 
