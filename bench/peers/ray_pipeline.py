@@ -38,7 +38,6 @@ os.environ["RAY_TRAIN_V2_ENABLED"] = "0"
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import ray  # noqa: E402
 import ray.data  # noqa: E402
 import ray.train  # noqa: E402
